@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * The `crema` command: `crema <generate|collect|process|up|config> [flags]`.
+ * Reads and validates the configuration once, then runs the command's stages.
+ */
+import type { Redis } from 'ioredis';
+import { createCollector } from '../collector/main.js';
+import { COMMANDS, type Command, type Config, describeConfig, loadConfig, settingsMarkdown, wantsMarkdown } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { createMetrics } from '../core/metrics.js';
+import { type Stage, runStages } from '../core/stage.js';
+import { createGenerator } from '../generator/main.js';
+import { createProcessor } from '../processor/main.js';
+
+const USAGE = `usage: crema <command> [flags]
+
+commands:
+  generate   append random orders to a file
+  collect    follow order files and push their lines to the Redis queue
+  process    count queued orders into time windows in Redis
+  up         generate, collect and process in one process (the local default)
+  config     print the effective configuration (--markdown: the settings table)
+
+Every flag has an environment variable; see \`crema config\` and the README.`;
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    process.stderr.write(`crema: unknown command "${command}"\n\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(command as Command, rest);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`crema ${command}: ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (config.command === 'config') {
+    process.stdout.write(`${wantsMarkdown(rest) ? settingsMarkdown() : describeConfig(config)}\n`);
+    return;
+  }
+  await run(config);
+}
+
+const STAGE_NAMES: Record<Command, string> = {
+  generate: 'generator',
+  collect: 'collector',
+  process: 'processor',
+  up: 'up',
+  config: 'config',
+};
+
+async function run(config: Config): Promise<void> {
+  const logger = (stage: string) => createLogger({ level: config.logLevel, host: config.host, stage });
+  const log = logger(STAGE_NAMES[config.command]);
+  const metrics = createMetrics(config.host);
+  const stages: Stage[] = [];
+  const connections: Redis[] = [];
+  if (config.command === 'generate' || config.command === 'up') {
+    stages.push(createGenerator(config, config.command === 'up' ? logger('generator') : log, metrics));
+  }
+  if (config.command === 'collect' || config.command === 'up') {
+    const { collector, redis } = createCollector(config, config.command === 'up' ? logger('collector') : log, metrics);
+    stages.push(collector);
+    connections.push(redis);
+  }
+  if (config.command === 'process' || config.command === 'up') {
+    const { processor, redis } = createProcessor(config, config.command === 'up' ? logger('processor') : log, metrics);
+    stages.push(processor);
+    connections.push(redis);
+  }
+  await runStages({ config, log, metrics, stages, connections });
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`crema: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

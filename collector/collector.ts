@@ -1,0 +1,281 @@
+/**
+ * The collector: reads whole lines from the followed files and pushes them to the queue in
+ * batches. Each batch moves its file's stored read position in the same atomic step
+ * (compare-and-set), so after any crash reading resumes exactly after the last pushed line.
+ *
+ * Batches are pipelined (several in flight on one connection, answered in order). On any
+ * failure the collector waits for what is in flight, reloads every position from Redis and
+ * reads again from there: memory stays bounded and nothing is skipped or pushed twice.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Redis } from 'ioredis';
+import { Backoff, sleep } from '../core/backoff.js';
+import { CremaError, OffsetConflictError, errorType, scriptError } from '../core/errors.js';
+import type { RedisKeys } from '../core/keys.js';
+import { once } from '../core/lifecycle.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { connectRedis } from '../core/redis.js';
+import type { Batch, FileTail } from './file-tail.js';
+import { parsePosition } from './position.js';
+import { SourceFollower } from './source-follower.js';
+
+export interface CollectorOptions {
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly files: readonly string[];
+  readonly host: string;
+  readonly from: 'beginning' | 'end';
+  readonly maxLineBytes: number;
+  /** Most lines per push. */
+  readonly batchLines: number;
+  /** Queue length above which reading pauses. */
+  readonly queueMax: number;
+  readonly pollMs: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Pushes in flight at once; enough to keep both Redis and the reader busy. */
+const MAX_IN_FLIGHT = 4;
+/** Batches read from one file before the next file gets a turn. */
+const BATCHES_PER_TURN = 16;
+/** Reading resumes once the queue is below this share of its bound. */
+const RESUME_BELOW = 0.9;
+
+export class Collector {
+  private readonly followers: SourceFollower[];
+  private readonly stopping = new AbortController();
+  private readonly inFlight: Promise<void>[] = [];
+  private readonly watchers: FSWatcher[] = [];
+  private wake: (() => void) | undefined;
+  private failure: unknown;
+  private queueLength = 0;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: CollectorOptions) {
+    this.followers = options.files.map(
+      (file) =>
+        new SourceFollower(resolve(file), {
+          redis: options.redis,
+          keys: options.keys,
+          host: options.host,
+          maxLineBytes: options.maxLineBytes,
+          log: options.log,
+          metrics: options.metrics,
+        }),
+    );
+  }
+
+  /** Runs until closed. */
+  start(): Promise<void> {
+    this.running ??= this.run();
+    return this.running;
+  }
+
+  /** Stops reading, waits for the pushes in flight, closes the files. Idempotent. */
+  readonly close = once(async () => {
+    this.stopping.abort();
+    this.wake?.();
+    await this.running?.catch(() => {});
+    for (const watcher of this.watchers) watcher.close();
+  });
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      await this.startFollowers();
+      while (!this.stopped) {
+        if (this.failure !== undefined) {
+          await this.recover();
+          continue;
+        }
+        if (this.queueLength > this.options.queueMax) {
+          await this.waitForQueueToDrain();
+          continue;
+        }
+        const pushed = await this.readRound();
+        if (pushed || this.failure !== undefined) continue;
+        await this.settle();
+        if (this.failure !== undefined) continue;
+        if (await this.checkFiles()) continue;
+        await this.waitForChange();
+      }
+      await this.settle();
+    } finally {
+      await Promise.all(this.followers.map((f) => f.close()));
+    }
+  }
+
+  /** Reads and pushes a share of each file; returns whether anything was pushed. */
+  private async readRound(): Promise<boolean> {
+    let pushed = false;
+    for (const follower of this.followers) {
+      for (const tail of follower.tails()) {
+        for (let turn = 0; turn < BATCHES_PER_TURN; turn++) {
+          if (this.stopped || this.failure !== undefined || this.queueLength > this.options.queueMax) return pushed;
+          const batch = await tail.nextBatch(this.options.batchLines, Date.now());
+          if (!batch) break;
+          await this.push(batch);
+          pushed = true;
+        }
+      }
+    }
+    return pushed;
+  }
+
+  /** Sends a batch; waits only when too many are in flight. */
+  private async push(batch: Batch): Promise<void> {
+    const { redis, keys, metrics } = this.options;
+    const source = batch.tail.source;
+    const sent = redis
+      .pushBatch(keys.queue, keys.offsets, batch.tail.key, batch.expected, batch.next, ...batch.envelopes)
+      .then(([code, value]) => {
+        if (code !== 0) {
+          throw scriptError(code, { fileKey: batch.tail.key, expected: batch.expected, actual: String(value) });
+        }
+        batch.tail.acknowledge(batch);
+        this.queueLength = Number(value);
+        metrics.collector.queueLength.set(this.queueLength);
+        metrics.collector.lines.inc({ source }, batch.envelopes.length);
+        metrics.collector.bytes.inc({ source }, batch.bytes);
+      })
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      });
+    this.inFlight.push(sent);
+    if (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight.shift();
+  }
+
+  private async settle(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
+  }
+
+  /** Checks every path for rotation and truncation; returns whether that produced work. */
+  private async checkFiles(): Promise<boolean> {
+    let changed = false;
+    try {
+      for (const follower of this.followers) {
+        const before = follower.tails().length;
+        const batches = await follower.check(Date.now());
+        for (const batch of batches) await this.push(batch);
+        changed ||= batches.length > 0 || follower.tails().length > before;
+      }
+    } catch (error) {
+      this.failure ??= error;
+      return true;
+    }
+    this.watchDirectories();
+    return changed;
+  }
+
+  /**
+   * After a failed push: waits for what is in flight, then reloads every file's stored position
+   * and reads again from there, retrying with backoff while Redis is unreachable.
+   */
+  private async recover(): Promise<void> {
+    const { log, metrics, redis, keys } = this.options;
+    const error = this.failure;
+    await this.settle();
+    const type = errorType(error);
+    metrics.errors.inc({ stage: 'collector', type });
+    if (error instanceof OffsetConflictError) log.warn({ err: error.message }, 'read position moved under this collector: reloading positions');
+    else log.warn({ type, err: (error as Error)?.message }, 'push failed: reloading positions from redis');
+
+    const backoff = new Backoff();
+    while (!this.stopped) {
+      try {
+        await connectRedis(redis, this.stopping.signal);
+        const tails: FileTail[] = this.followers.flatMap((f) => [...f.tails()]);
+        const stored = tails.length > 0 ? await redis.hmget(keys.offsets, ...tails.map((t) => t.key)) : [];
+        for (const [i, tail] of tails.entries()) {
+          const position = parsePosition(stored[i] ?? '');
+          if (!position) throw new CremaError(`no stored position for file ${tail.key} (${tail.path})`, 'position_missing');
+          tail.restartAt(position);
+        }
+        this.failure = undefined;
+        log.info('positions reloaded: reading again');
+        return;
+      } catch (retryError) {
+        if (this.stopped) return;
+        log.debug({ err: (retryError as Error).message }, 'redis still unavailable');
+        await sleep(backoff.next(), this.stopping.signal);
+      }
+    }
+  }
+
+  private async startFollowers(): Promise<void> {
+    const backoff = new Backoff();
+    for (const follower of this.followers) {
+      while (!this.stopped) {
+        try {
+          await connectRedis(this.options.redis, this.stopping.signal);
+          await follower.start(this.options.from);
+          break;
+        } catch (error) {
+          if (this.stopped) return;
+          this.options.log.warn({ source: follower.path, err: (error as Error).message }, 'cannot open source yet; retrying');
+          await follower.close();
+          await sleep(backoff.next(), this.stopping.signal);
+        }
+      }
+    }
+    this.watchDirectories();
+  }
+
+  private async waitForQueueToDrain(): Promise<void> {
+    const { redis, keys, queueMax, pollMs, log, metrics } = this.options;
+    await this.settle();
+    metrics.collector.backpressurePauses.inc();
+    log.warn({ queueLength: this.queueLength, queueMax }, 'queue over its bound: pausing reading');
+    while (!this.stopped && this.failure === undefined) {
+      try {
+        this.queueLength = await redis.llen(keys.queue);
+        metrics.collector.queueLength.set(this.queueLength);
+      } catch (error) {
+        this.failure = error;
+        return;
+      }
+      if (this.queueLength < queueMax * RESUME_BELOW) {
+        log.info({ queueLength: this.queueLength }, 'queue drained: reading again');
+        return;
+      }
+      await sleep(pollMs, this.stopping.signal);
+    }
+  }
+
+  /** Sleeps until a followed directory changes or the poll interval passes. */
+  private waitForChange(): Promise<void> {
+    return new Promise((resolveWait) => {
+      const timer = setTimeout(done, this.options.pollMs);
+      const wake = done;
+      this.wake = wake;
+      function done() {
+        clearTimeout(timer);
+        resolveWait();
+      }
+      if (this.stopped) done();
+    });
+  }
+
+  /** Watches each followed directory once it exists: file events end an idle wait early. */
+  private watchDirectories(): void {
+    const wanted = new Set(this.followers.map((f) => dirname(f.path)));
+    if (this.watchers.length === wanted.size) return;
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers.length = 0;
+    for (const directory of wanted) {
+      try {
+        const watcher = watch(directory, { persistent: false }, () => this.wake?.());
+        watcher.on('error', () => watcher.close());
+        this.watchers.push(watcher);
+      } catch {
+        // The directory does not exist yet: polling finds the file, the next check watches it.
+      }
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * One open file being read: turns its new whole lines into batches of envelopes, each batch
+ * carrying the read position it starts at and the one it moves to.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { EnvelopeFramer } from '../core/envelope.js';
+import { type FileIdentity, fileKey } from './file-identity.js';
+import { LineSplitter, type LineSink } from './line-splitter.js';
+import { type Position, formatPosition } from './position.js';
+
+/** Envelopes to push atomically together with the move of one file's read position. */
+export interface Batch {
+  readonly tail: FileTail;
+  /** Stored position the batch starts at (compare-and-set). */
+  readonly expected: string;
+  /** Position after the batch. */
+  readonly next: string;
+  readonly nextPosition: Position;
+  readonly envelopes: readonly string[];
+  /** Bytes of the file the batch covers. */
+  readonly bytes: number;
+}
+
+export interface TailOptions {
+  readonly host: string;
+  /** The followed path the file was found at (its envelopes' `source`). */
+  readonly source: string;
+  readonly maxLineBytes: number;
+}
+
+export class FileTail {
+  readonly key: string;
+  private splitter: LineSplitter;
+  private framer: EnvelopeFramer;
+  /** Position after the last batch handed out: where the next batch starts. */
+  private framed: Position;
+  /** Position Redis has acknowledged. */
+  private committedPosition: Position;
+  /** When the file last gave new bytes (ms). */
+  lastGrowthAt = Date.now();
+
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly identity: FileIdentity,
+    /** Where the file was when opened; a rotated file may since have moved. */
+    readonly path: string,
+    private readonly options: TailOptions,
+    position: Position,
+  ) {
+    this.key = fileKey(identity);
+    this.framed = position;
+    this.committedPosition = position;
+    this.splitter = new LineSplitter(options.maxLineBytes, position.offset);
+    this.framer = this.framerFor(position.generation);
+  }
+
+  /** Opens `path`, which must be the file known by `identity`. */
+  static async open(path: string, identity: FileIdentity, position: Position, options: TailOptions): Promise<FileTail> {
+    const handle = await open(path, 'r');
+    return new FileTail(handle, identity, path, options, position);
+  }
+
+  get source(): string {
+    return this.options.source;
+  }
+
+  get committed(): Position {
+    return this.committedPosition;
+  }
+
+  /** Reads the next batch of at most `maxLines` envelopes; undefined when no whole line is new. */
+  async nextBatch(maxLines: number, now: number): Promise<Batch | undefined> {
+    const envelopes: string[] = [];
+    const framer = this.framer;
+    const sink: LineSink = {
+      line: (offset, text) => envelopes.push(framer.frame(offset, now, text)),
+      oversize: (offset, head, bytes) => envelopes.push(framer.frameOversize(offset, now, head, bytes)),
+    };
+    let emitted = this.splitter.drain(sink, maxLines);
+    while (emitted < maxLines) {
+      const room = this.splitter.prepareRead();
+      const { bytesRead } = await this.handle.read(room.buffer, room.at, room.length, room.position);
+      if (bytesRead === 0) break;
+      this.lastGrowthAt = now;
+      this.splitter.commitRead(bytesRead);
+      emitted += this.splitter.drain(sink, maxLines - emitted);
+    }
+    if (emitted === 0) return undefined;
+    return this.batch(envelopes, { generation: this.framed.generation, offset: this.splitter.consumedOffset });
+  }
+
+  /**
+   * The file shrank below what was read (copytruncate): a batch with no envelopes that moves the
+   * stored position to the start of a new generation, from where reading goes on.
+   */
+  truncationBatch(): Batch {
+    const next = { generation: this.framed.generation + 1, offset: 0 };
+    const batch = this.batch([], next);
+    this.restartAt(next);
+    return batch;
+  }
+
+  /** Redis stored the batch. */
+  acknowledge(batch: Batch): void {
+    this.committedPosition = batch.nextPosition;
+  }
+
+  /** Forgets everything read after `position` and reads again from there (after a failed push). */
+  restartAt(position: Position): void {
+    if (position.generation !== this.framed.generation) this.framer = this.framerFor(position.generation);
+    this.framed = position;
+    this.committedPosition = position;
+    this.splitter = new LineSplitter(this.options.maxLineBytes, position.offset);
+  }
+
+  /** Current size of the file. */
+  async size(): Promise<number> {
+    return (await this.handle.stat()).size;
+  }
+
+  /** Whether the file is now shorter than what was read of it. */
+  async wasTruncated(): Promise<boolean> {
+    return (await this.size()) < this.splitter.readOffset;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+
+  private batch(envelopes: string[], next: Position): Batch {
+    const expected = this.framed;
+    this.framed = next;
+    return {
+      tail: this,
+      expected: formatPosition(expected),
+      next: formatPosition(next),
+      nextPosition: next,
+      envelopes,
+      bytes: next.generation === expected.generation ? next.offset - expected.offset : 0,
+    };
+  }
+
+  private framerFor(generation: number): EnvelopeFramer {
+    return new EnvelopeFramer(this.options.host, this.options.source, `${this.key}.${generation}`);
+  }
+}

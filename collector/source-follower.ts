@@ -1,0 +1,164 @@
+/**
+ * Follows one path with `tail -F` semantics: the file now at the path, plus files rotated away
+ * from it until they are drained. Rename rotation, deletion and re-creation are noticed by the
+ * file's identity changing; copytruncate by the file shrinking below what was read.
+ */
+import type { Stats } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../core/keys.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { type Batch, FileTail } from './file-tail.js';
+import { type FileIdentity, fileKey, identityOf, sameFile } from './file-identity.js';
+import { type Position, formatPosition, parsePosition } from './position.js';
+
+/** How long a rotated-away file must stay quiet, once drained, before it is closed. */
+export const ROTATED_LINGER_MS = 5000;
+
+export interface FollowerOptions {
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly host: string;
+  readonly maxLineBytes: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+export class SourceFollower {
+  /** The file at the path, if any. */
+  private current: FileTail | undefined;
+  /** Files rotated away or deleted, read until drained and quiet. */
+  private draining: FileTail[] = [];
+
+  constructor(
+    /** The followed path (absolute). */
+    readonly path: string,
+    private readonly options: FollowerOptions,
+  ) {}
+
+  /** Every open file, rotated ones first so older lines go first. */
+  tails(): readonly FileTail[] {
+    return this.current ? [...this.draining, this.current] : this.draining;
+  }
+
+  /**
+   * Opens the file at the path, resuming from its stored position (or, for a file never read,
+   * from its beginning or end), and any rotated sibling (`<name>.1`, `<name>-2026…`) that
+   * still has unread lines under a stored position.
+   */
+  async start(from: 'beginning' | 'end'): Promise<void> {
+    await this.resumeRotatedSiblings();
+    await this.openCurrent(from);
+  }
+
+  /**
+   * Checks the path when every file has been read to its end; returns batches that must be
+   * pushed (a truncation moves a stored position). Throws on Redis errors, changing nothing.
+   */
+  async check(now: number): Promise<Batch[]> {
+    const batches: Batch[] = [];
+    const atPath = await statOrUndefined(this.path);
+    const current = this.current;
+    if (current && (!atPath || !sameFile(identityOf(atPath), current.identity))) {
+      this.options.log.info({ source: this.path, file: current.key }, atPath ? 'file rotated: draining the old file' : 'file removed: draining it');
+      this.options.metrics.collector.rotations.inc({ source: this.path });
+      this.draining.push(current);
+      this.current = undefined;
+    }
+    if (!this.current && atPath?.isFile()) await this.openCurrent('beginning');
+    else if (this.current && (await this.current.wasTruncated())) {
+      this.options.log.warn({ source: this.path, file: this.current.key, committed: formatPosition(this.current.committed) }, 'file truncated: reading it again from its start');
+      this.options.metrics.collector.truncations.inc({ source: this.path });
+      batches.push(this.current.truncationBatch());
+    }
+
+    const keep: FileTail[] = [];
+    for (const tail of this.draining) {
+      if (now - tail.lastGrowthAt >= ROTATED_LINGER_MS) {
+        this.options.log.info({ source: this.path, file: tail.key, path: tail.path }, 'rotated file drained: closing it');
+        await tail.close();
+      } else {
+        keep.push(tail);
+      }
+    }
+    this.draining = keep;
+
+    let behind = 0;
+    for (const tail of this.tails()) behind += Math.max(0, (await tail.size()) - tail.committed.offset);
+    this.options.metrics.collector.bytesBehind.set({ source: this.path }, behind);
+    return batches;
+  }
+
+  async close(): Promise<void> {
+    const tails = this.tails();
+    this.current = undefined;
+    this.draining = [];
+    await Promise.all(tails.map((tail) => tail.close()));
+  }
+
+  private async openCurrent(from: 'beginning' | 'end'): Promise<void> {
+    const stats = await statOrUndefined(this.path);
+    if (!stats?.isFile()) {
+      this.options.log.info({ source: this.path }, 'waiting for the file to appear');
+      return;
+    }
+    const identity = identityOf(stats);
+    const initial: Position = { generation: 0, offset: from === 'end' ? stats.size : 0 };
+    const stored = await this.options.redis.initPosition(this.options.keys.offsets, fileKey(identity), formatPosition(initial));
+    const position = parsePosition(stored) ?? initial;
+    this.current = await this.openTail(this.path, identity, position, stats.size);
+    this.options.log.info({ source: this.path, file: this.current.key, position: formatPosition(this.current.committed) }, 'following file');
+  }
+
+  private async resumeRotatedSiblings(): Promise<void> {
+    const directory = dirname(this.path);
+    const name = basename(this.path);
+    let entries: string[];
+    try {
+      entries = await readdir(directory);
+    } catch {
+      return;
+    }
+    const siblings: { path: string; stats: Stats; key: string }[] = [];
+    for (const entry of entries) {
+      if (entry === name || !entry.startsWith(name)) continue;
+      const path = join(directory, entry);
+      const stats = await statOrUndefined(path);
+      if (stats?.isFile()) siblings.push({ path, stats, key: fileKey(identityOf(stats)) });
+    }
+    if (siblings.length === 0) return;
+    const stored = await this.options.redis.hmget(this.options.keys.offsets, ...siblings.map((s) => s.key));
+    siblings.sort((a, b) => a.stats.mtimeMs - b.stats.mtimeMs);
+    for (const [i, sibling] of siblings.entries()) {
+      const position = parsePosition(stored[i] ?? '');
+      if (!position || position.offset >= sibling.stats.size) continue;
+      const tail = await this.openTail(sibling.path, identityOf(sibling.stats), position, sibling.stats.size);
+      this.options.log.info({ source: this.path, path: sibling.path, file: tail.key, position: formatPosition(position) }, 'resuming a rotated file');
+      this.draining.push(tail);
+    }
+  }
+
+  private async openTail(path: string, identity: FileIdentity, position: Position, size: number): Promise<FileTail> {
+    const tail = await FileTail.open(path, identity, position, {
+      host: this.options.host,
+      source: this.path,
+      maxLineBytes: this.options.maxLineBytes,
+    });
+    if (size < position.offset) {
+      // Truncated while nobody was reading: moved to a new generation by the next check.
+      this.options.log.warn({ source: this.path, file: tail.key }, 'file is shorter than its stored position: it was truncated');
+    }
+    return tail;
+  }
+}
+
+async function statOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

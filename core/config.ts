@@ -1,0 +1,561 @@
+/**
+ * Configuration: one table of settings, read from flags and environment, validated once at
+ * start-up. A flag wins over its environment variable, which wins over the default.
+ *
+ * The same table prints `crema config` and the configuration table of the README.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { type Catalog, DEFAULT_CATALOG, catalogProblems } from './catalog.js';
+import { ConfigError } from './errors.js';
+
+export const COMMANDS = ['generate', 'collect', 'process', 'up', 'config'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+type Kind = 'string' | 'boolean' | 'list';
+
+interface SettingSpec<S extends z.ZodType = z.ZodType> {
+  /** Environment variable. */
+  readonly env: string;
+  /** Command-line flag, without the dashes. */
+  readonly flag: string;
+  readonly kind: Kind;
+  /** Parses the raw text (a list setting gets an array of texts). */
+  readonly schema: S;
+  /** Raw default, as it would be written in the environment; a function for defaults found at run time. */
+  readonly default?: string | (() => string);
+  /** How the default reads in docs when it is found at run time. */
+  readonly defaultDoc?: string;
+  /** One sentence for users. */
+  readonly doc: string;
+  /** Commands that read this setting. */
+  readonly commands: readonly Command[];
+  /** Masked by `crema config`. */
+  readonly secret?: boolean;
+}
+
+function spec<S extends z.ZodType>(s: SettingSpec<S>): SettingSpec<S> {
+  return s;
+}
+
+const PIPELINE: readonly Command[] = ['collect', 'process', 'up'];
+const PROCESSING: readonly Command[] = ['process', 'up'];
+const COLLECTING: readonly Command[] = ['collect', 'up'];
+const GENERATING: readonly Command[] = ['generate', 'up'];
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const positiveNumber = (max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number')
+    .transform(Number)
+    .pipe(z.number().positive('must be greater than 0').max(max, `must be at most ${max}`));
+
+const booleanText = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      return ['redis:', 'rediss:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be a redis:// or rediss:// URL, such as redis://:password@host:6379/0');
+
+const name = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_.:@-]+$/, 'may contain only letters, digits and _ . : @ -');
+
+/** Every setting Crema reads. */
+export const SETTINGS = {
+  redisUrl: spec({
+    env: 'REDIS_URL',
+    flag: 'redis-url',
+    kind: 'string',
+    schema: redisUrl,
+    default: 'redis://127.0.0.1:6379',
+    doc: 'Redis to use; `rediss://` for TLS, password as `redis://:secret@host:6379`.',
+    commands: PIPELINE,
+    secret: true,
+  }),
+  prefix: spec({
+    env: 'CREMA_PREFIX',
+    flag: 'prefix',
+    kind: 'string',
+    schema: z
+      .string()
+      .regex(/^\S+$/, 'must be non-empty and without spaces'),
+    default: 'coffee:',
+    doc: 'Prefix of every Redis key and channel; `{coffee}:` keeps all keys in one Redis Cluster slot.',
+    commands: PIPELINE,
+  }),
+  host: spec({
+    env: 'CREMA_HOST',
+    flag: 'host',
+    kind: 'string',
+    schema: name,
+    default: () => hostname(),
+    defaultDoc: 'the machine’s hostname',
+    doc: 'Host name written into every envelope and metric.',
+    commands: [...PIPELINE, 'generate'],
+  }),
+  logLevel: spec({
+    env: 'CREMA_LOG_LEVEL',
+    flag: 'log-level',
+    kind: 'string',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    doc: 'Least severe log level written (JSON lines on standard output).',
+    commands: [...PIPELINE, 'generate'],
+  }),
+  metricsPort: spec({
+    env: 'CREMA_METRICS_PORT',
+    flag: 'metrics-port',
+    kind: 'string',
+    schema: wholeNumber(0, 65535),
+    default: '9464',
+    doc: 'Port of the `/metrics` and `/healthz` endpoint; 0 turns it off. Run several stages on one host with distinct ports.',
+    commands: PIPELINE,
+  }),
+  metricsHost: spec({
+    env: 'CREMA_METRICS_HOST',
+    flag: 'metrics-host',
+    kind: 'string',
+    schema: z.string().trim().min(1, 'must not be empty'),
+    default: '127.0.0.1',
+    doc: 'Address the metrics endpoint listens on; `0.0.0.0` in containers.',
+    commands: PIPELINE,
+  }),
+  files: spec({
+    env: 'CREMA_FILES',
+    flag: 'file',
+    kind: 'list',
+    schema: z.array(z.string().trim().min(1, 'must not be empty')).min(1, 'needs at least one file'),
+    default: './data/orders.jsonl',
+    doc: 'Order files (JSON lines). The collector follows each; the generator appends to the first. Repeat the flag, or separate with commas.',
+    commands: [...COLLECTING, 'generate'],
+  }),
+  from: spec({
+    env: 'CREMA_FROM',
+    flag: 'from',
+    kind: 'string',
+    schema: z.enum(['beginning', 'end']),
+    default: 'beginning',
+    doc: 'Where to start in a file the collector has never read; afterwards it always resumes from its committed offset.',
+    commands: COLLECTING,
+  }),
+  maxLineBytes: spec({
+    env: 'CREMA_MAX_LINE_BYTES',
+    flag: 'max-line-bytes',
+    kind: 'string',
+    schema: wholeNumber(64, 64 * 1024 * 1024),
+    default: String(1024 * 1024),
+    doc: 'Longest line accepted; a longer one becomes a dead letter (`line_too_long`) holding its first 4 KiB.',
+    commands: COLLECTING,
+  }),
+  collectBatch: spec({
+    env: 'CREMA_COLLECT_BATCH',
+    flag: 'collect-batch',
+    kind: 'string',
+    schema: wholeNumber(1, 5000),
+    default: '1000',
+    doc: 'Most lines the collector pushes in one atomic step.',
+    commands: COLLECTING,
+  }),
+  queueMax: spec({
+    env: 'CREMA_QUEUE_MAX',
+    flag: 'queue-max',
+    kind: 'string',
+    schema: wholeNumber(1000, 1_000_000_000),
+    default: '1000000',
+    doc: 'Queue length above which the collector pauses reading (backpressure) until the queue drains below 90 %.',
+    commands: COLLECTING,
+  }),
+  pollMs: spec({
+    env: 'CREMA_POLL_MS',
+    flag: 'poll-ms',
+    kind: 'string',
+    schema: wholeNumber(10, 60_000),
+    default: '250',
+    doc: 'How often an idle collector checks its files for growth, rotation and truncation (file events wake it sooner).',
+    commands: COLLECTING,
+  }),
+  windowSeconds: spec({
+    env: 'CREMA_WINDOW_SECONDS',
+    flag: 'window-seconds',
+    kind: 'string',
+    schema: wholeNumber(1, 86_400),
+    default: '10',
+    doc: 'Size of the tumbling, epoch-aligned windows. All processors of one prefix must agree.',
+    commands: PROCESSING,
+  }),
+  graceSeconds: spec({
+    env: 'CREMA_GRACE_SECONDS',
+    flag: 'grace-seconds',
+    kind: 'string',
+    schema: wholeNumber(0, 86_400),
+    defaultDoc: 'the window size',
+    doc: 'How long after its end a window stays open before it is closed and marked final.',
+    commands: PROCESSING,
+  }),
+  retentionDays: spec({
+    env: 'CREMA_RETENTION_DAYS',
+    flag: 'retention-days',
+    kind: 'string',
+    schema: positiveNumber(3650),
+    default: '7',
+    doc: 'How long window counts are kept in Redis.',
+    commands: PROCESSING,
+  }),
+  maxClockSkewSeconds: spec({
+    env: 'CREMA_MAX_CLOCK_SKEW_SECONDS',
+    flag: 'max-clock-skew-seconds',
+    kind: 'string',
+    schema: wholeNumber(0, 86_400),
+    default: '300',
+    doc: 'How far in the future of its ingestion an `orderedAt` may lie and still be used as event time.',
+    commands: PROCESSING,
+  }),
+  consumer: spec({
+    env: 'CREMA_CONSUMER',
+    flag: 'consumer',
+    kind: 'string',
+    schema: name,
+    default: () => `${hostname()}-${process.pid}`,
+    defaultDoc: '`<hostname>-<pid>`',
+    doc: 'Name of this processor; unique among live processors. A stable name lets a restarted processor take its own unfinished batch back at once.',
+    commands: PROCESSING,
+  }),
+  processBatch: spec({
+    env: 'CREMA_PROCESS_BATCH',
+    flag: 'process-batch',
+    kind: 'string',
+    schema: wholeNumber(1, 5000),
+    default: '1000',
+    doc: 'Most envelopes a processor claims and commits at once.',
+    commands: PROCESSING,
+  }),
+  leaseSeconds: spec({
+    env: 'CREMA_LEASE_SECONDS',
+    flag: 'lease-seconds',
+    kind: 'string',
+    schema: wholeNumber(2, 3600),
+    default: '10',
+    doc: 'Lease on a claimed batch; when a processor dies, others recover its batch after this long.',
+    commands: PROCESSING,
+  }),
+  tickMs: spec({
+    env: 'CREMA_TICK_MS',
+    flag: 'tick-ms',
+    kind: 'string',
+    schema: wholeNumber(50, 60_000),
+    default: '1000',
+    doc: 'How often windows are closed and changed windows published on the stats channel.',
+    commands: PROCESSING,
+  }),
+  catalogFile: spec({
+    env: 'CREMA_CATALOG_FILE',
+    flag: 'catalog-file',
+    kind: 'string',
+    schema: z.string().trim().min(1, 'must not be empty'),
+    defaultDoc: 'built in: the 9 coffees, 3 payment methods and 10 age grades of the original data set',
+    doc: 'JSON file `{"coffeeTypes":[…],"paymentMethods":[…],"ageGrades":[…]}` of valid order values.',
+    commands: [...PROCESSING, 'generate'],
+  }),
+  rate: spec({
+    env: 'CREMA_RATE',
+    flag: 'rate',
+    kind: 'string',
+    schema: positiveNumber(10_000_000),
+    default: '40',
+    doc: 'Orders per second the generator appends.',
+    commands: GENERATING,
+  }),
+  count: spec({
+    env: 'CREMA_COUNT',
+    flag: 'count',
+    kind: 'string',
+    schema: wholeNumber(0, Number.MAX_SAFE_INTEGER),
+    default: '0',
+    doc: 'Orders the generator writes before it stops; 0 runs until stopped.',
+    commands: GENERATING,
+  }),
+  seed: spec({
+    env: 'CREMA_SEED',
+    flag: 'seed',
+    kind: 'string',
+    schema: wholeNumber(0, 2 ** 32 - 1),
+    defaultDoc: 'random',
+    doc: 'Seed of the generator’s random numbers; the same seed writes the same orders.',
+    commands: GENERATING,
+  }),
+  orderedAt: spec({
+    env: 'CREMA_ORDERED_AT',
+    flag: 'ordered-at',
+    kind: 'boolean',
+    schema: booleanText,
+    default: 'false',
+    doc: 'Whether generated orders carry their own `orderedAt` timestamp.',
+    commands: GENERATING,
+  }),
+  bulk: spec({
+    env: 'CREMA_BULK',
+    flag: 'bulk',
+    kind: 'boolean',
+    schema: booleanText,
+    default: 'false',
+    doc: 'Write `--count` orders as fast as possible, ignoring `--rate` (for benchmarks).',
+    commands: ['generate'],
+  }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+type Parsed = { [K in SettingName]: z.output<(typeof SETTINGS)[K]['schema']> };
+
+/** Where a setting's value came from. */
+export type SettingSource = 'flag' | 'env' | 'default';
+
+/** The effective configuration of one command. */
+export interface Config {
+  readonly command: Command;
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly host: string;
+  readonly logLevel: Parsed['logLevel'];
+  readonly metricsPort: number;
+  readonly metricsHost: string;
+  readonly files: readonly string[];
+  readonly from: 'beginning' | 'end';
+  readonly maxLineBytes: number;
+  readonly collectBatch: number;
+  readonly queueMax: number;
+  readonly pollMs: number;
+  readonly windowMs: number;
+  readonly graceMs: number;
+  readonly retentionMs: number;
+  readonly maxClockSkewMs: number;
+  readonly consumer: string;
+  readonly processBatch: number;
+  readonly leaseMs: number;
+  readonly tickMs: number;
+  readonly catalog: Catalog;
+  readonly rate: number;
+  readonly count: number;
+  readonly seed: number | undefined;
+  readonly orderedAt: boolean;
+  readonly bulk: boolean;
+  /** Each setting's source, for `crema config`. */
+  readonly sources: Readonly<Record<SettingName, SettingSource>>;
+}
+
+const catalogSchema = z
+  .object({
+    coffeeTypes: z.array(z.string()),
+    paymentMethods: z.array(z.string()),
+    ageGrades: z.array(z.string()),
+  })
+  .strict();
+
+function loadCatalog(path: string | undefined): Catalog {
+  if (path === undefined) return DEFAULT_CATALOG;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`CREMA_CATALOG_FILE (--catalog-file): cannot read ${path}: ${(error as Error).message}`]);
+  }
+  const result = catalogSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map(
+        (i) => `CREMA_CATALOG_FILE (--catalog-file): ${path}: ${i.path.join('.') || 'file'}: ${i.message}`,
+      ),
+    );
+  }
+  const problems = catalogProblems(result.data);
+  if (problems.length > 0) {
+    throw new ConfigError(problems.map((p) => `CREMA_CATALOG_FILE (--catalog-file): ${path}: ${p}`));
+  }
+  return result.data;
+}
+
+function label(s: SettingSpec): string {
+  return `${s.env} (--${s.flag})`;
+}
+
+/**
+ * Reads the configuration of `command` from its flags and the environment.
+ * Throws a {@link ConfigError} that names every bad setting.
+ */
+export function loadConfig(
+  command: Command,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const accepted = (Object.entries(SETTINGS) as [SettingName, SettingSpec][]).filter(
+    ([, s]) => command === 'config' || s.commands.includes(command),
+  );
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+  for (const [, s] of accepted) {
+    options[s.flag] = { type: s.kind === 'boolean' ? 'boolean' : 'string', multiple: s.kind === 'list' };
+  }
+  if (command === 'config') options.markdown = { type: 'boolean' };
+
+  let flags: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    flags = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new ConfigError([`crema ${command}: ${(error as Error).message}`]);
+  }
+
+  const errors: string[] = [];
+  const values: Partial<Record<SettingName, unknown>> = {};
+  const sources = {} as Record<SettingName, SettingSource>;
+  for (const [key, s] of Object.entries(SETTINGS) as [SettingName, SettingSpec][]) {
+    const flag = accepted.some(([k]) => k === key) ? flags[s.flag] : undefined;
+    let raw: string | string[] | undefined;
+    if (flag !== undefined) {
+      sources[key] = 'flag';
+      raw = Array.isArray(flag) ? flag.flatMap((f) => String(f).split(',')) : String(flag);
+    } else if (env[s.env] !== undefined && env[s.env] !== '') {
+      sources[key] = 'env';
+      raw = s.kind === 'list' ? (env[s.env] as string).split(',') : (env[s.env] as string);
+    } else {
+      sources[key] = 'default';
+      const fallback = typeof s.default === 'function' ? s.default() : s.default;
+      raw = fallback === undefined ? undefined : s.kind === 'list' ? fallback.split(',') : fallback;
+    }
+    if (raw === undefined) continue;
+    const result = s.schema.safeParse(raw);
+    if (result.success) {
+      values[key] = result.data;
+    } else {
+      const shown = Array.isArray(raw) ? raw.join(',') : raw;
+      const got = s.secret ? '' : `; got ${JSON.stringify(shown)}`;
+      errors.push(`${label(s)}: ${result.error.issues[0]?.message ?? 'is invalid'}${got}`);
+    }
+  }
+  if (errors.length > 0) throw new ConfigError(errors);
+
+  const v = values as Parsed;
+  if (command === 'generate' && v.files.length > 1) {
+    throw new ConfigError([`${label(SETTINGS.files)}: the generator writes one file; got ${v.files.length}`]);
+  }
+  const windowMs = v.windowSeconds * 1000;
+  return {
+    command,
+    redisUrl: v.redisUrl,
+    prefix: v.prefix,
+    host: v.host,
+    logLevel: v.logLevel,
+    metricsPort: v.metricsPort,
+    metricsHost: v.metricsHost,
+    files: v.files,
+    from: v.from,
+    maxLineBytes: v.maxLineBytes,
+    collectBatch: v.collectBatch,
+    queueMax: v.queueMax,
+    pollMs: v.pollMs,
+    windowMs,
+    graceMs: v.graceSeconds === undefined ? windowMs : v.graceSeconds * 1000,
+    retentionMs: Math.round(v.retentionDays * 86_400_000),
+    maxClockSkewMs: v.maxClockSkewSeconds * 1000,
+    consumer: v.consumer,
+    processBatch: v.processBatch,
+    leaseMs: v.leaseSeconds * 1000,
+    tickMs: v.tickMs,
+    catalog: loadCatalog(v.catalogFile),
+    rate: v.rate,
+    count: v.count,
+    seed: v.seed,
+    orderedAt: v.orderedAt,
+    bulk: v.bulk,
+    sources,
+  };
+}
+
+/** Whether `crema config` was asked for the README table. */
+export function wantsMarkdown(argv: readonly string[]): boolean {
+  return argv.includes('--markdown');
+}
+
+/** A Redis URL with its password replaced by `***`. */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '***';
+  }
+}
+
+function rawValue(config: Config, key: SettingName): string {
+  const s: SettingSpec = SETTINGS[key];
+  switch (key) {
+    case 'redisUrl':
+      return maskUrl(config.redisUrl);
+    case 'windowSeconds':
+      return String(config.windowMs / 1000);
+    case 'graceSeconds':
+      return String(config.graceMs / 1000);
+    case 'retentionDays':
+      return String(config.retentionMs / 86_400_000);
+    case 'maxClockSkewSeconds':
+      return String(config.maxClockSkewMs / 1000);
+    case 'leaseSeconds':
+      return String(config.leaseMs / 1000);
+    case 'catalogFile':
+      return config.sources.catalogFile === 'default' ? '(built in)' : JSON.stringify(config.catalog);
+    case 'files':
+      return config.files.join(',');
+    case 'seed':
+      return config.seed === undefined ? '(random)' : String(config.seed);
+    default: {
+      const value = (config as unknown as Record<string, unknown>)[key];
+      return s.secret ? '***' : String(value);
+    }
+  }
+}
+
+/** The effective configuration as aligned text lines: variable, value, source. */
+export function describeConfig(config: Config): string {
+  const rows = (Object.keys(SETTINGS) as SettingName[]).map((key) => [
+    SETTINGS[key].env,
+    rawValue(config, key),
+    config.sources[key],
+  ]);
+  const width = Math.max(...rows.map((r) => r[0]!.length));
+  return rows.map(([env, value, source]) => `${env!.padEnd(width)}  ${value}  (${source})`).join('\n');
+}
+
+/** The README's configuration table, generated from {@link SETTINGS}. */
+export function settingsMarkdown(): string {
+  const lines = [
+    '| Variable | Flag | Default | Used by | Meaning |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const s of Object.values(SETTINGS) as SettingSpec[]) {
+    const fallback = s.defaultDoc ?? (typeof s.default === 'string' ? `\`${s.default}\`` : '');
+    lines.push(`| \`${s.env}\` | \`--${s.flag}\` | ${fallback} | ${s.commands.join(', ')} | ${s.doc} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,62 @@
+/**
+ * Every Redis key Crema uses, built here and nowhere else.
+ *
+ * To run on Redis Cluster, give a prefix with a hash tag (`{coffee}:`) so that all keys share
+ * one slot: the scripts touch several keys at once.
+ */
+export class RedisKeys {
+  /** The queue: a list of envelopes, oldest first. */
+  readonly queue: string;
+  /** Hash: file key → committed read position of that file. */
+  readonly offsets: string;
+  /** List of dead letters (JSON `{reason, message, id, source, line, at}`). */
+  readonly dead: string;
+  /** Sorted set of every window start (score = start). */
+  readonly windows: string;
+  /** Sorted set of windows not yet closed (score = start). */
+  readonly open: string;
+  /** Set of window starts changed since the last publish. */
+  readonly dirty: string;
+  /** Stream of window events (`kind` = final | revised) for exporters to follow from a checkpoint. */
+  readonly changes: string;
+  /** Set of consumer names that may hold a claimed batch. */
+  readonly consumers: string;
+  /** Pub/sub channel of window snapshots. */
+  readonly statsChannel: string;
+  /** What `window(start)` puts before the start; the scripts build window keys from it. */
+  readonly windowPrefix: string;
+  /** What `processing(consumer)` puts before the consumer name. */
+  readonly processingPrefix: string;
+  /** What `lease(consumer)` puts before the consumer name. */
+  readonly leasePrefix: string;
+
+  constructor(readonly prefix: string) {
+    this.queue = `${prefix}orders`;
+    this.offsets = `${prefix}offsets`;
+    this.dead = `${prefix}dead`;
+    this.windows = `${prefix}windows`;
+    this.open = `${prefix}open`;
+    this.dirty = `${prefix}dirty`;
+    this.changes = `${prefix}changes`;
+    this.consumers = `${prefix}consumers`;
+    this.statsChannel = `${prefix}stats`;
+    this.windowPrefix = `${prefix}window:`;
+    this.processingPrefix = `${prefix}processing:`;
+    this.leasePrefix = `${prefix}lease:`;
+  }
+
+  /** Hash of one window's counts. */
+  window(startMs: number): string {
+    return `${this.windowPrefix}${startMs}`;
+  }
+
+  /** List of the batch a consumer has claimed and not yet committed. */
+  processing(consumer: string): string {
+    return `${this.processingPrefix}${consumer}`;
+  }
+
+  /** A consumer's lease: its fencing token, with a TTL. */
+  lease(consumer: string): string {
+    return `${this.leasePrefix}${consumer}`;
+  }
+}

@@ -1,0 +1,27 @@
+--[[
+  Appends a batch of envelopes to the queue and moves the file's read position forward,
+  atomically, only if the stored position is the one the batch starts at (compare-and-set).
+  A replayed or concurrent push therefore changes nothing.
+
+  KEYS[1]  queue    list of envelopes
+  KEYS[2]  offsets  hash: file key -> read position
+  ARGV[1]  file key
+  ARGV[2]  expected position (where this batch starts)
+  ARGV[3]  next position (just after the batch's last line)
+  ARGV[4…] envelopes, oldest first (may be none: a batch of skipped bytes)
+
+  Returns {0, queue length} on success,
+          {-1, stored position or ''} when the stored position is not ARGV[2].
+]]
+local stored = redis.call('HGET', KEYS[2], ARGV[1])
+if stored ~= ARGV[2] then
+  return {-1, stored or ''}
+end
+local length
+if #ARGV > 3 then
+  length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 4))
+else
+  length = redis.call('LLEN', KEYS[1])
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return {0, length}

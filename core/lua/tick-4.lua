@@ -1,0 +1,43 @@
+--[[
+  The ticker's step: closes every window whose end plus grace has passed (marks it final and
+  records a `final` event), takes the set of windows changed since the last tick, and drops
+  index entries older than the retention. Returns the changed windows' counts for publishing.
+
+  KEYS[1]  open     sorted set of windows not yet closed
+  KEYS[2]  dirty    set of windows changed since the last publish
+  KEYS[3]  windows  sorted set of all window starts
+  KEYS[4]  changes  stream of window events
+  ARGV[1]  window key prefix
+  ARGV[2]  now (epoch ms)
+  ARGV[3]  window size (ms)
+  ARGV[4]  grace (ms)
+  ARGV[5]  retention (ms)
+
+  Returns {windows closed now, {start, {field, value, …}}, …} for every changed window.
+]]
+local prefix = ARGV[1]
+local now = tonumber(ARGV[2])
+local windowMs = tonumber(ARGV[3])
+local graceMs = tonumber(ARGV[4])
+local retentionMs = tonumber(ARGV[5])
+
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - windowMs - graceMs)
+for _, start in ipairs(due) do
+  redis.call('HSET', prefix .. start, 'final', '1')
+  redis.call('ZREM', KEYS[1], start)
+  redis.call('SADD', KEYS[2], start)
+  redis.call('XADD', KEYS[4], '*', 'start', start, 'kind', 'final')
+end
+
+local changed = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+local out = {#due}
+for _, start in ipairs(changed) do
+  out[#out + 1] = start
+  out[#out + 1] = redis.call('HGETALL', prefix .. start)
+end
+
+local horizon = now - windowMs - retentionMs
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. horizon)
+redis.call('XTRIM', KEYS[4], 'MINID', '~', tostring(math.max(0, now - retentionMs)))
+return out

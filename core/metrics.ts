@@ -1,0 +1,130 @@
+/**
+ * Every metric Crema exports, in one registry per process (`crema up` shares it between its
+ * stages). Names follow `coffee_<stage>_<thing>_<unit>`; every series carries a `host` label.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DEAD_LETTER_REASONS } from './order.js';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(host: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ host });
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const metrics = {
+    registry,
+    errors: new Counter({
+      name: 'coffee_errors_total',
+      help: 'Failures, by stage and type; each failure is counted once.',
+      labelNames: ['stage', 'type'] as const,
+      registers,
+    }),
+    collector: {
+      lines: new Counter({
+        name: 'coffee_collector_lines_total',
+        help: 'Lines committed to the queue, by source file.',
+        labelNames: ['source'] as const,
+        registers,
+      }),
+      bytes: new Counter({
+        name: 'coffee_collector_bytes_total',
+        help: 'Bytes of input committed to the queue, by source file.',
+        labelNames: ['source'] as const,
+        registers,
+      }),
+      bytesBehind: new Gauge({
+        name: 'coffee_collector_bytes_behind',
+        help: 'Bytes of a source file not yet committed to the queue.',
+        labelNames: ['source'] as const,
+        registers,
+      }),
+      rotations: new Counter({
+        name: 'coffee_collector_rotations_total',
+        help: 'Times a followed path was found pointing at a new file (rotation or re-creation).',
+        labelNames: ['source'] as const,
+        registers,
+      }),
+      truncations: new Counter({
+        name: 'coffee_collector_truncations_total',
+        help: 'Times a followed file shrank below the committed offset (copytruncate).',
+        labelNames: ['source'] as const,
+        registers,
+      }),
+      queueLength: new Gauge({
+        name: 'coffee_collector_queue_length',
+        help: 'Queue length seen by the collector at its last push.',
+        registers,
+      }),
+      backpressurePauses: new Counter({
+        name: 'coffee_collector_backpressure_pauses_total',
+        help: 'Times the collector paused reading because the queue was over its bound.',
+        registers,
+      }),
+    },
+    processor: {
+      orders: new Counter({
+        name: 'coffee_processor_orders_total',
+        help: 'Envelopes committed, by result: counted (valid order), dead (dead letter), late (counted into a closed window).',
+        labelNames: ['result'] as const,
+        registers,
+      }),
+      deadLetters: new Counter({
+        name: 'coffee_processor_dead_letters_total',
+        help: 'Dead letters committed, by reason.',
+        labelNames: ['reason'] as const,
+        registers,
+      }),
+      clockSkew: new Counter({
+        name: 'coffee_processor_clock_skew_total',
+        help: 'Orders whose orderedAt was out of bounds, so their ingestion time was used.',
+        registers,
+      }),
+      batchSize: new Histogram({
+        name: 'coffee_processor_batch_size',
+        help: 'Envelopes per committed batch.',
+        buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+        registers,
+      }),
+      commitDuration: new Histogram({
+        name: 'coffee_processor_commit_duration_seconds',
+        help: 'Time of one commit round trip.',
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+        registers,
+      }),
+      latency: new Histogram({
+        name: 'coffee_processor_latency_seconds',
+        help: 'From ingestion by the collector to commit, for the oldest envelope of each batch.',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+        registers,
+      }),
+      windowsClosed: new Counter({
+        name: 'coffee_processor_windows_closed_total',
+        help: 'Windows closed and marked final.',
+        registers,
+      }),
+      recovered: new Counter({
+        name: 'coffee_processor_recovered_envelopes_total',
+        help: 'Envelopes of dead consumers put back on the queue.',
+        registers,
+      }),
+      leaseLost: new Counter({
+        name: 'coffee_processor_lease_lost_total',
+        help: 'Times this processor lost its lease and dropped its batch.',
+        registers,
+      }),
+    },
+    generator: {
+      orders: new Counter({
+        name: 'coffee_generator_orders_total',
+        help: 'Orders appended by the generator.',
+        registers,
+      }),
+    },
+  };
+  // Known label values start at 0, so rates and alerts see them before the first event.
+  for (const result of ['counted', 'dead', 'late']) metrics.processor.orders.inc({ result }, 0);
+  for (const reason of DEAD_LETTER_REASONS) metrics.processor.deadLetters.inc({ reason }, 0);
+  return metrics;
+}

@@ -1,0 +1,20 @@
+/** `crema generate`: wires configuration to the generator. */
+import { randomInt } from 'node:crypto';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { Generator } from './generator.js';
+
+export function createGenerator(config: Config, log: Logger, metrics: Metrics): Generator {
+  return new Generator({
+    file: config.files[0]!,
+    catalog: config.catalog,
+    rate: config.rate,
+    count: config.count,
+    seed: config.seed ?? randomInt(2 ** 32),
+    orderedAt: config.orderedAt,
+    bulk: config.bulk,
+    log,
+    metrics,
+  });
+}

@@ -1,0 +1,24 @@
+/**
+ * Once per test run: builds the entry points that crash tests spawn, and starts the shared Redis.
+ */
+import { execFileSync } from 'node:child_process';
+import type { TestProject } from 'vitest/node';
+import { type RedisServer, startSharedRedis } from './servers.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+  }
+}
+
+let redis: RedisServer | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  redis = await startSharedRedis();
+  project.provide('redisUrl', redis.url);
+}
+
+export async function teardown(): Promise<void> {
+  await redis?.dispose();
+}

@@ -1,0 +1,153 @@
+/**
+ * The test harness: gives tests real servers, first match wins:
+ *   1. a URL from the environment (CREMA_TEST_REDIS_URL: the user's own server),
+ *   2. a container through testcontainers when a Docker engine answers,
+ *   3. the local `redis-server` binary on a free loopback port in a temporary directory.
+ * Tests never use a server they did not get from here, and never touch keys outside their prefix.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { eventually } from './eventually.js';
+
+export interface RedisServer {
+  readonly url: string;
+  readonly kind: 'env' | 'container' | 'local';
+  /** Stops the server (an outage); `start` brings it back on the same address. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it for good and removes its files. */
+  dispose(): Promise<void>;
+}
+
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether a Docker engine answers on its socket (or DOCKER_HOST), within a second. */
+export async function dockerAvailable(): Promise<boolean> {
+  if (process.env.CREMA_TEST_NO_DOCKER) return false;
+  const socketPath = '/var/run/docker.sock';
+  if (!process.env.DOCKER_HOST && !existsSync(socketPath)) return false;
+  if (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.startsWith('unix://')) return true;
+  const path = process.env.DOCKER_HOST?.slice('unix://'.length) ?? socketPath;
+  return new Promise((resolve) => {
+    const req = request({ socketPath: path, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
+/** The shared Redis of a test run: the environment's, a container, or a local binary. */
+export async function startSharedRedis(): Promise<RedisServer> {
+  const url = process.env.CREMA_TEST_REDIS_URL;
+  if (url) {
+    const noop = async () => {};
+    return { url, kind: 'env', stop: noop, start: noop, dispose: noop };
+  }
+  return startPrivateRedis();
+}
+
+/** A Redis of the test's own, which it may stop and start: a container or a local binary. */
+export async function startPrivateRedis(): Promise<RedisServer> {
+  if (await dockerAvailable()) return startRedisContainer();
+  return startLocalRedis();
+}
+
+async function startRedisContainer(): Promise<RedisServer> {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const container = await new GenericContainer('redis:7.2-alpine')
+    .withCommand(['redis-server', '--save', '', '--appendonly', 'no'])
+    .withExposedPorts(6379)
+    .withWaitStrategy(Wait.forLogMessage('Ready to accept connections'))
+    .start();
+  const url = `redis://${container.getHost()}:${container.getMappedPort(6379)}`;
+  return {
+    url,
+    kind: 'container',
+    stop: async () => {
+      await container.exec(['redis-cli', 'shutdown', 'nosave']).catch(() => {});
+    },
+    start: async () => {
+      await container.restart();
+    },
+    dispose: async () => {
+      await container.stop();
+    },
+  };
+}
+
+async function startLocalRedis(): Promise<RedisServer> {
+  const directory = await mkdtemp(join(tmpdir(), 'crema-redis-'));
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', directory, '--logfile', join(directory, 'redis.log')],
+      { stdio: 'ignore' },
+    );
+    const spawned = child;
+    await new Promise<void>((resolve, reject) => {
+      spawned.once('spawn', resolve);
+      spawned.once('error', (error) =>
+        reject(new Error(`cannot start redis-server (${error.message}): install it (apt-get install redis-server) or set CREMA_TEST_REDIS_URL`)),
+      );
+    });
+    await eventually(() => ping(url), { timeoutMs: 10_000, message: `redis-server on port ${port} did not answer` });
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return {
+    url,
+    kind: 'local',
+    stop,
+    start,
+    dispose: async () => {
+      await stop();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+async function ping(url: string): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { BatchCounter, commitArguments } from '../../processor/batch-counter.js';
+import { DEFAULT_CATALOG } from '../../core/catalog.js';
+import { EnvelopeFramer } from '../../core/envelope.js';
+
+const W = 10_000;
+const counter = new BatchCounter({ catalog: DEFAULT_CATALOG, windowMs: W, limits: { maxFutureMs: 60_000, maxPastMs: 86_400_000 } });
+const framer = new EnvelopeFramer('h', '/orders.log', 'f.0');
+const T = 1_795_304_350_000;
+
+describe('BatchCounter', () => {
+  it('counts orders per event-time window: age and payment per order, coffee per drink', () => {
+    const counts = counter.count(
+      [
+        framer.frame(0, T + 1000, '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Americano","Espresso","Americano"]}'),
+        framer.frame(1, T + 2000, '{"customerAgeGrade":"1020","paymentMethod":"Debit","orders":["Espresso"]}'),
+        framer.frame(2, T + 3000, `{"customerAgeGrade":"9999","paymentMethod":"Cash","orders":["Cappuccino"],"orderedAt":${T - 5000}}`),
+      ],
+      T + 5000,
+    );
+    expect(counts.counted).toBe(3);
+    expect(counts.dead).toEqual([]);
+    expect(counts.oldestIngestedAt).toBe(T + 1000);
+    expect(Object.fromEntries(counts.windows.get(T)!.fields)).toEqual({
+      orders: 2,
+      drinks: 4,
+      'age:1020': 2,
+      'payment:Cash': 1,
+      'payment:Debit': 1,
+      'coffee:Americano': 2,
+      'coffee:Espresso': 2,
+    });
+    expect(Object.fromEntries(counts.windows.get(T - W)!.fields)).toEqual({
+      orders: 1,
+      drinks: 1,
+      'age:9999': 1,
+      'payment:Cash': 1,
+      'coffee:Cappuccino': 1,
+    });
+  });
+
+  it('counts at ingestion time when orderedAt is too far in the future', () => {
+    const counts = counter.count([framer.frame(0, T, `{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"],"orderedAt":${T + 3_600_000}}`)], T);
+    expect(counts.clockSkewed).toBe(1);
+    expect([...counts.windows.keys()]).toEqual([T]);
+  });
+
+  it('turns bad lines and bad envelopes into dead letters with reasons', () => {
+    const counts = counter.count(
+      [framer.frame(7, T, '{"broken'), framer.frameOversize(9, T, 'xxxx', 2_097_152), 'garbage in the queue', framer.frame(12, T, 'z'.repeat(5000))],
+      T + 1,
+    );
+    expect(counts.counted).toBe(0);
+    const dead = counts.dead.map((d) => JSON.parse(d));
+    expect(dead.map((d) => d.reason)).toEqual(['invalid_json', 'line_too_long', 'invalid_envelope', 'invalid_json']);
+    expect(dead[0]).toMatchObject({ id: 'f.0:7', source: '/orders.log', host: 'h', line: '{"broken', truncated: false, at: T + 1 });
+    expect(dead[1]).toMatchObject({ id: 'f.0:9', line: 'xxxx', truncated: true });
+    expect(dead[1].message).toMatch(/2097152 bytes/);
+    expect(dead[2]).toMatchObject({ id: null, line: 'garbage in the queue' });
+    expect(dead[3].line).toHaveLength(4096);
+    expect(Object.fromEntries(counts.deadByReason)).toEqual({ invalid_json: 2, line_too_long: 1, invalid_envelope: 1 });
+  });
+
+  it('lays out the commit arguments: dead letters, then per window start, orders and field pairs', () => {
+    const counts = counter.count(
+      [framer.frame(0, T, '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"]}'), framer.frame(1, T, 'bad')],
+      T,
+    );
+    const args = commitArguments(counts);
+    expect(args[0]).toBe(1);
+    expect(JSON.parse(String(args[1])).reason).toBe('invalid_json');
+    expect(args.slice(2)).toEqual([T, 1, 5, 'orders', 1, 'drinks', 1, 'age:1020', 1, 'payment:Cash', 1, 'coffee:Espresso', 1]);
+  });
+});
