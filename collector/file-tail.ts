@@ -32,6 +32,7 @@ export class FileTail {
   readonly key: string;
   private splitter: LineSplitter;
   private framer: EnvelopeFramer;
+  private framerGeneration: number;
   /** Position after the last batch handed out: where the next batch starts. */
   private framed: Position;
   /** Position Redis has acknowledged. */
@@ -51,6 +52,7 @@ export class FileTail {
     this.framed = position;
     this.committedPosition = position;
     this.splitter = new LineSplitter(options.maxLineBytes, position.offset);
+    this.framerGeneration = position.generation;
     this.framer = this.framerFor(position.generation);
   }
 
@@ -107,7 +109,10 @@ export class FileTail {
 
   /** Forgets everything read after `position` and reads again from there (after a failed push). */
   restartAt(position: Position): void {
-    if (position.generation !== this.framed.generation) this.framer = this.framerFor(position.generation);
+    if (position.generation !== this.framerGeneration) {
+      this.framerGeneration = position.generation;
+      this.framer = this.framerFor(position.generation);
+    }
     this.framed = position;
     this.committedPosition = position;
     this.splitter = new LineSplitter(this.options.maxLineBytes, position.offset);

@@ -17,6 +17,9 @@ import { type Position, formatPosition, parsePosition } from './position.js';
 /** How long a rotated-away file must stay quiet, once drained, before it is closed. */
 export const ROTATED_LINGER_MS = 5000;
 
+/** Rotated files that are archives, not text: never read. */
+const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|Z)$/;
+
 export interface FollowerOptions {
   readonly redis: Redis;
   readonly keys: RedisKeys;
@@ -31,6 +34,8 @@ export class SourceFollower {
   private current: FileTail | undefined;
   /** Files rotated away or deleted, read until drained and quiet. */
   private draining: FileTail[] = [];
+  /** Birth time of the newest file followed at the path: files born after it and rotated away unseen are read too. */
+  private newestFollowedBirth: number | undefined;
 
   constructor(
     /** The followed path (absolute). */
@@ -45,11 +50,12 @@ export class SourceFollower {
 
   /**
    * Opens the file at the path, resuming from its stored position (or, for a file never read,
-   * from its beginning or end), and any rotated sibling (`<name>.1`, `<name>-2026…`) that
-   * still has unread lines under a stored position.
+   * from its beginning or end). Rotated siblings (`<name>.1`, `<name>-2026…`) are resumed when
+   * they have unread lines under a stored position, and read from the start when they were born
+   * after a file this collector followed (rotated while it was down).
    */
   async start(from: 'beginning' | 'end'): Promise<void> {
-    await this.resumeRotatedSiblings();
+    this.newestFollowedBirth = await this.resumeRotatedSiblings();
     await this.openCurrent(from);
   }
 
@@ -67,7 +73,9 @@ export class SourceFollower {
       this.draining.push(current);
       this.current = undefined;
     }
-    if (!this.current && atPath?.isFile()) await this.openCurrent('beginning');
+    if (!this.current && atPath?.isFile()) {
+      await this.openCurrent('beginning');
+    }
     else if (this.current && (await this.current.wasTruncated())) {
       this.options.log.warn({ source: this.path, file: this.current.key, committed: formatPosition(this.current.committed) }, 'file truncated: reading it again from its start');
       this.options.metrics.collector.truncations.inc({ source: this.path });
@@ -106,38 +114,83 @@ export class SourceFollower {
     }
     const identity = identityOf(stats);
     const initial: Position = { generation: 0, offset: from === 'end' ? stats.size : 0 };
-    const stored = await this.options.redis.initPosition(this.options.keys.offsets, fileKey(identity), formatPosition(initial));
+    const key = fileKey(identity);
+    const [known] = await this.options.redis.hmget(this.options.keys.offsets, key);
+    const stored = known ?? (await this.options.redis.initPosition(this.options.keys.offsets, key, formatPosition(initial)));
     const position = parsePosition(stored) ?? initial;
-    this.current = await this.openTail(this.path, identity, position, stats.size);
-    this.options.log.info({ source: this.path, file: this.current.key, position: formatPosition(this.current.committed) }, 'following file');
+    const current = await this.openTail(this.path, identity, position, stats.size);
+    this.current = current;
+    this.options.log.info({ source: this.path, file: current.key, position: formatPosition(current.committed) }, 'following file');
+    // A new file at the path means a rename rotation; if the path was rotated more than once
+    // since it was last looked at (or while the collector was down), files born in between
+    // were rotated away unread.
+    if (known === null && this.newestFollowedBirth !== undefined) {
+      await this.adoptMissedRotations(this.newestFollowedBirth, identity.birthtimeMs);
+    }
+    this.newestFollowedBirth = Math.max(this.newestFollowedBirth ?? 0, identity.birthtimeMs);
   }
 
-  private async resumeRotatedSiblings(): Promise<void> {
+  /**
+   * Opens every rotated sibling with unread lines under a stored position. Returns the birth time
+   * of the newest file (sibling or the file at the path) that has a stored position, if any.
+   */
+  private async resumeRotatedSiblings(): Promise<number | undefined> {
+    const candidates = await this.siblings(true);
+    const stored = candidates.length > 0 ? await this.options.redis.hmget(this.options.keys.offsets, ...candidates.map((c) => c.key)) : [];
+    let newest: number | undefined;
+    for (const [i, sibling] of candidates.entries()) {
+      const position = parsePosition(stored[i] ?? '');
+      if (!position) continue;
+      newest = Math.max(newest ?? 0, sibling.stats.birthtimeMs);
+      if (sibling.path === this.path || position.offset >= sibling.stats.size) continue;
+      const tail = await this.openTail(sibling.path, identityOf(sibling.stats), position, sibling.stats.size);
+      this.options.log.info({ source: this.path, path: sibling.path, file: tail.key, position: formatPosition(position) }, 'resuming a rotated file');
+      this.draining.push(tail);
+    }
+    return newest;
+  }
+
+  /**
+   * Opens, from their start, rotated siblings born between `bornAfter` and `bornBefore`
+   * that were never followed: files created at the path and rotated away before this collector
+   * looked. Called only when the path was rotated by renaming, so copies made by copytruncate
+   * (which leaves the followed file at the path) are never read twice.
+   */
+  private async adoptMissedRotations(bornAfter: number, bornBefore: number): Promise<void> {
+    if (bornAfter === 0) return; // no birth times on this file system: nothing to order files by
+    const open = new Set(this.tails().map((t) => t.key));
+    const missed = (await this.siblings(false)).filter(
+      // Inclusive: birth times tick coarsely (a few ms), so files made in one tick share one.
+      (s) => s.stats.birthtimeMs >= bornAfter && s.stats.birthtimeMs <= bornBefore && !open.has(s.key),
+    );
+    for (const sibling of missed) {
+      const stored = await this.options.redis.initPosition(this.options.keys.offsets, sibling.key, formatPosition({ generation: 0, offset: 0 }));
+      const position = parsePosition(stored) ?? { generation: 0, offset: 0 };
+      if (position.offset >= sibling.stats.size) continue;
+      const tail = await this.openTail(sibling.path, identityOf(sibling.stats), position, sibling.stats.size);
+      this.options.log.info({ source: this.path, path: sibling.path, file: tail.key }, 'reading a file rotated before it was followed');
+      this.draining.push(tail);
+    }
+  }
+
+  /** Regular files next to the path whose name extends the path's name, oldest first; compressed archives are left out. */
+  private async siblings(includePath: boolean): Promise<{ path: string; stats: Stats; key: string }[]> {
     const directory = dirname(this.path);
     const name = basename(this.path);
     let entries: string[];
     try {
       entries = await readdir(directory);
     } catch {
-      return;
+      return [];
     }
-    const siblings: { path: string; stats: Stats; key: string }[] = [];
+    const found: { path: string; stats: Stats; key: string }[] = [];
     for (const entry of entries) {
-      if (entry === name || !entry.startsWith(name)) continue;
+      if (!entry.startsWith(name) || (entry === name && !includePath) || COMPRESSED.test(entry)) continue;
       const path = join(directory, entry);
       const stats = await statOrUndefined(path);
-      if (stats?.isFile()) siblings.push({ path, stats, key: fileKey(identityOf(stats)) });
+      if (stats?.isFile()) found.push({ path, stats, key: fileKey(identityOf(stats)) });
     }
-    if (siblings.length === 0) return;
-    const stored = await this.options.redis.hmget(this.options.keys.offsets, ...siblings.map((s) => s.key));
-    siblings.sort((a, b) => a.stats.mtimeMs - b.stats.mtimeMs);
-    for (const [i, sibling] of siblings.entries()) {
-      const position = parsePosition(stored[i] ?? '');
-      if (!position || position.offset >= sibling.stats.size) continue;
-      const tail = await this.openTail(sibling.path, identityOf(sibling.stats), position, sibling.stats.size);
-      this.options.log.info({ source: this.path, path: sibling.path, file: tail.key, position: formatPosition(position) }, 'resuming a rotated file');
-      this.draining.push(tail);
-    }
+    return found.sort((a, b) => a.stats.birthtimeMs - b.stats.birthtimeMs);
   }
 
   private async openTail(path: string, identity: FileIdentity, position: Position, size: number): Promise<FileTail> {

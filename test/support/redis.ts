@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { RedisKeys } from '../../core/keys.js';
-import { createRedis } from '../../core/redis.js';
+import { connectRedis, createRedis } from '../../core/redis.js';
 
 export interface TestRedis {
   readonly url: string;
@@ -11,8 +11,10 @@ export interface TestRedis {
   readonly keys: RedisKeys;
   /** A plain client for assertions. */
   readonly client: Redis;
-  /** A connection with Crema's scripts and options, as the stages use. */
+  /** A connection with Crema's scripts and options, as the stages use (they wait for it to be ready). */
   connect(name?: string): Redis;
+  /** Same as {@link connect}, once ready. */
+  connected(name?: string): Promise<Redis>;
   /** Deletes this test's keys and closes its connections. */
   cleanup(): Promise<void>;
 }
@@ -29,6 +31,11 @@ export function testRedis(url: string = inject('redisUrl')): TestRedis {
     connect(name = 'test') {
       const redis = createRedis(url, { name, overrides: { lazyConnect: false } });
       connections.push(redis);
+      return redis;
+    },
+    async connected(name = 'test') {
+      const redis = this.connect(name);
+      await connectRedis(redis);
       return redis;
     },
     async cleanup() {

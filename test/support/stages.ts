@@ -1,0 +1,45 @@
+/** Builds real stages inside the test process, against a test's Redis and key prefix. */
+import { pino } from 'pino';
+import { Collector, type CollectorOptions } from '../../collector/collector.js';
+import { DEFAULT_CATALOG } from '../../core/catalog.js';
+import { createMetrics } from '../../core/metrics.js';
+import { Processor, type ProcessorOptions } from '../../processor/processor.js';
+import type { TestRedis } from './redis.js';
+
+export const silentLog = pino({ level: process.env.CREMA_TEST_LOG_LEVEL ?? 'silent' });
+
+export function testCollector(redis: TestRedis, files: string[], overrides: Partial<CollectorOptions> = {}): Collector {
+  return new Collector({
+    redis: redis.connect('collector'),
+    keys: redis.keys,
+    files,
+    host: 'test-host',
+    from: 'beginning',
+    maxLineBytes: 1024 * 1024,
+    batchLines: 1000,
+    queueMax: 10_000_000,
+    pollMs: 50,
+    log: silentLog,
+    metrics: createMetrics('test-host'),
+    ...overrides,
+  });
+}
+
+export function testProcessor(redis: TestRedis, overrides: Partial<ProcessorOptions> = {}): Processor {
+  return new Processor({
+    redis: redis.connect('processor'),
+    keys: redis.keys,
+    consumer: `p-${Math.random().toString(36).slice(2, 8)}`,
+    catalog: DEFAULT_CATALOG,
+    windowMs: 10_000,
+    graceMs: 10_000,
+    retentionMs: 7 * 86_400_000,
+    maxClockSkewMs: 300_000,
+    batchSize: 1000,
+    leaseMs: 10_000,
+    tickMs: 100,
+    log: silentLog,
+    metrics: createMetrics('test-host'),
+    ...overrides,
+  });
+}
