@@ -28,6 +28,8 @@ interface SettingSpec<S extends z.ZodType = z.ZodType> {
   readonly default?: string | (() => string);
   /** How the default reads in docs when it is found at run time. */
   readonly defaultDoc?: string;
+  /** Defaults that differ by command, over {@link default}. */
+  readonly commandDefaults?: Partial<Record<Command, string>>;
   /** One sentence for users. */
   readonly doc: string;
   /** Commands that read this setting. */
@@ -132,7 +134,9 @@ export const SETTINGS = {
     kind: 'string',
     schema: wholeNumber(0, 65535),
     default: '9464',
-    doc: 'Port of the `/metrics` and `/healthz` endpoint; 0 turns it off. Run several stages on one host with distinct ports.',
+    commandDefaults: { collect: '9465', process: '9466' },
+    defaultDoc: '`9464` (up), `9465` (collect), `9466` (process)',
+    doc: 'Port of the `/metrics` and `/healthz` endpoint; 0 turns it off. Give each process on one host its own.',
     commands: PIPELINE,
   }),
   metricsHost: spec({
@@ -440,7 +444,7 @@ export function loadConfig(
       raw = s.kind === 'list' ? (env[s.env] as string).split(',') : (env[s.env] as string);
     } else {
       sources[key] = 'default';
-      const fallback = typeof s.default === 'function' ? s.default() : s.default;
+      const fallback = s.commandDefaults?.[command] ?? (typeof s.default === 'function' ? s.default() : s.default);
       raw = fallback === undefined ? undefined : s.kind === 'list' ? fallback.split(',') : fallback;
     }
     if (raw === undefined) continue;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Crema needs and this machine lacks. Idempotent.
+#   scripts/install-system-deps.sh run    what `scripts/up` needs (redis-server)
+#   scripts/install-system-deps.sh test   plus the servers and browser the tests start
+#   scripts/install-system-deps.sh bench  plus the peers the benchmark compares against
+set -euo pipefail
+profile=${1:-test}
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "Crema needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
+have() { command -v "$1" >/dev/null 2>&1; }
+need=()
+have redis-server || need+=(redis-server)
+if [ "$profile" = test ] || [ "$profile" = bench ]; then
+  have influxd || need+=(influxdb)
+  have prometheus || need+=(prometheus)
+  have prometheus-alertmanager || need+=(prometheus-alertmanager)
+  have chromium || need+=(chromium)
+fi
+if [ "$profile" = bench ]; then
+  have rsyslogd || need+=(rsyslog)
+  [ -e /usr/lib/x86_64-linux-gnu/rsyslog/omhiredis.so ] || need+=(rsyslog-hiredis)
+fi
+
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if ! have apt-get; then
+  echo "Missing: ${need[*]}. Install them, or point the tests at your own servers (see README, Testing)." >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+echo "Installing Debian packages: ${need[*]}"
+$sudo apt-get update -qq
+# Services are started by the project's own scripts, never by the package.
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
