@@ -73,18 +73,19 @@ export function createRedis(url: string, options: RedisConnectionOptions): Redis
   for (const script of loadScripts()) {
     redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
   }
-  if (options.log) watchConnection(redis, options.name, options.log);
+  watchConnection(redis, options.name, options.log);
   return redis;
 }
 
-function watchConnection(redis: Redis, name: string, log: Logger): void {
+/** Logs once when the connection goes down and once when it is back; errors are handled where commands fail. */
+function watchConnection(redis: Redis, name: string, log: Logger | undefined): void {
   let down = false;
   redis.on('ready', () => {
-    if (down) log.info({ connection: name }, 'redis reachable again');
+    if (down) log?.info({ connection: name }, 'redis reachable again');
     down = false;
   });
   redis.on('error', (error: Error) => {
-    if (!down) log.warn({ connection: name, err: error.message }, 'redis unreachable; retrying with backoff');
+    if (!down) log?.warn({ connection: name, err: error.message }, 'redis unreachable; retrying with backoff');
     down = true;
   });
 }

@@ -78,7 +78,7 @@ export async function startPrivateRedis(): Promise<RedisServer> {
 async function startRedisContainer(): Promise<RedisServer> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer('redis:7.2-alpine')
-    .withCommand(['redis-server', '--save', '', '--appendonly', 'no'])
+    .withCommand(['redis-server', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'])
     .withExposedPorts(6379)
     .withWaitStrategy(Wait.forLogMessage('Ready to accept connections'))
     .start();
@@ -106,7 +106,8 @@ async function startLocalRedis(): Promise<RedisServer> {
   const start = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', directory, '--logfile', join(directory, 'redis.log')],
+      // Append-only with fsync on every write: an outage (kill) keeps every acknowledged write, as in production.
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', directory, '--logfile', join(directory, 'redis.log')],
       { stdio: 'ignore' },
     );
     const spawned = child;
