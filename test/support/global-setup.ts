@@ -14,7 +14,8 @@ declare module 'vitest' {
 let redis: RedisServer | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  // CREMA_TEST_NO_BUILD=1 reuses the dist/ already built (quicker when iterating on tests only).
+  if (!process.env.CREMA_TEST_NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   redis = await startSharedRedis();
   project.provide('redisUrl', redis.url);
 }

@@ -22,6 +22,7 @@ export interface TestRedis {
 export function testRedis(url: string = inject('redisUrl')): TestRedis {
   const prefix = `test:${randomBytes(6).toString('hex')}:`;
   const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  client.on('error', () => {}); // outage tests stop the server on purpose
   const connections: Redis[] = [client];
   return {
     url,

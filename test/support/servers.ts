@@ -66,7 +66,9 @@ export async function startSharedRedis(): Promise<RedisServer> {
     const noop = async () => {};
     return { url, kind: 'env', stop: noop, start: noop, dispose: noop };
   }
-  return startPrivateRedis();
+  if (await dockerAvailable()) return startRedisContainer();
+  // Nobody stops the shared server, so it needs no persistence (and is faster without).
+  return startLocalRedis({ persistent: false });
 }
 
 /** A Redis of the test's own, which it may stop and start: a container or a local binary. */
@@ -98,7 +100,12 @@ async function startRedisContainer(): Promise<RedisServer> {
   };
 }
 
-async function startLocalRedis(): Promise<RedisServer> {
+/**
+ * The local `redis-server` binary on a free loopback port. Persistent by default (append-only,
+ * fsync always) so that a stop and start keeps every acknowledged write; benchmarks turn it off.
+ */
+export async function startLocalRedis(options: { persistent?: boolean } = {}): Promise<RedisServer> {
+  const persistence = options.persistent === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
   const directory = await mkdtemp(join(tmpdir(), 'crema-redis-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
@@ -106,8 +113,7 @@ async function startLocalRedis(): Promise<RedisServer> {
   const start = async () => {
     child = spawn(
       'redis-server',
-      // Append-only with fsync on every write: an outage (kill) keeps every acknowledged write, as in production.
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', directory, '--logfile', join(directory, 'redis.log')],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', directory, '--logfile', join(directory, 'redis.log')],
       { stdio: 'ignore' },
     );
     const spawned = child;

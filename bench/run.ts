@@ -1,0 +1,92 @@
+/**
+ * `npm run bench`: throughput and latency of the pipeline on this machine, next to the original
+ * design's one-command-per-order baselines and peer tools, in one run against one private Redis.
+ * Prints a table and writes bench/results/latest.json.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchCollector, benchRpushPerLine } from './collector.js';
+import { benchLatency } from './latency.js';
+import { benchOutageMemory } from './outage-memory.js';
+import { benchRedisBenchmark, benchRsyslog } from './peers.js';
+import { benchLpopPerOrder, benchParseAndCount, benchProcessor, frame } from './processor.js';
+import { round, startLocalRedis, writeOrderFile } from './support.js';
+
+const SIZES = {
+  collectorLines: Number(process.env.BENCH_COLLECTOR_LINES ?? 1_000_000),
+  processorOrders: Number(process.env.BENCH_PROCESSOR_ORDERS ?? 500_000),
+  baselineOrders: 30_000,
+  latencyRate: 5000,
+  latencySeconds: Number(process.env.BENCH_LATENCY_SECONDS ?? 15),
+  outageLines: 500_000,
+};
+
+type Row = [measurement: string, value: string, note: string];
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'crema-bench-'));
+  const redis = await startLocalRedis({ persistent: false });
+  const port = Number(new URL(redis.url).port);
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = { machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, sizes: SIZES };
+  const log = (row: Row) => {
+    rows.push(row);
+    process.stdout.write(`${row[0].padEnd(52)} ${row[1].padStart(14)}  ${row[2]}\n`);
+  };
+  try {
+    const file = join(work, 'orders.jsonl');
+    const bytes = await writeOrderFile(file, SIZES.collectorLines);
+    const lines = readFileSync(file, 'utf8').split('\n').slice(0, SIZES.processorOrders);
+
+    const collector = await benchCollector(redis.url, file, SIZES.collectorLines);
+    results.collector = collector;
+    log(['collector: file → queue, exactly once (lines/s)', round(collector.linesPerSecond).toLocaleString('en'), `${SIZES.collectorLines.toLocaleString('en')} lines, ${round(bytes / 2 ** 20)} MiB, batches of 1,000, 4 in flight`]);
+
+    const rpush = await benchRpushPerLine(redis.url, lines.slice(0, SIZES.baselineOrders));
+    results.rpushPerLine = rpush;
+    log(['baseline: one RPUSH per line (lines/s)', round(rpush.linesPerSecond).toLocaleString('en'), 'the original sink, one awaited command per line']);
+
+    const ceiling = await benchRedisBenchmark(port);
+    results.redisBenchmark = ceiling;
+    log(['redis-benchmark RPUSH ceiling (requests/s)', ceiling ? round(ceiling.rpushPerSecond).toLocaleString('en') : 'n/a', '1 element per RPUSH, pipeline 1,000, 250-byte values']);
+
+    const rsyslog = await benchRsyslog(redis.url, file, SIZES.collectorLines, join(work, 'rsyslog'));
+    results.rsyslog = rsyslog ?? 'not installed (apt-get install rsyslog rsyslog-hiredis)';
+    log(['peer: rsyslog imfile → omhiredis (lines/s)', rsyslog ? round(rsyslog.linesPerSecond).toLocaleString('en') : 'n/a', rsyslog ? 'same file, private rsyslogd' : 'rsyslog-hiredis not installed']);
+
+    const envelopes = frame(lines);
+    const processor = await benchProcessor(redis.url, envelopes, 1000);
+    results.processor = processor;
+    log(['processor: queue → committed windows (orders/s)', round(processor.ordersPerSecond).toLocaleString('en'), `${envelopes.length.toLocaleString('en')} orders, batches of 1,000, claim + fenced commit`]);
+
+    const lpop = await benchLpopPerOrder(redis.url, envelopes.slice(0, SIZES.baselineOrders));
+    results.lpopPerOrder = lpop;
+    log(['baseline: one LPOP + HINCRBYs per order (orders/s)', round(lpop.ordersPerSecond).toLocaleString('en'), 'the original spout and bolt, one awaited command at a time']);
+
+    const cpu = benchParseAndCount(envelopes.slice(0, 200_000), lines.slice(0, 200_000));
+    results.cpu = cpu;
+    log(['parse + validate + count in memory (orders/s)', round(cpu.parseAndCountPerSecond).toLocaleString('en'), 'the processor without Redis']);
+    log(['validate: hand-written schema (lines/s)', round(cpu.validateHandWrittenPerSecond).toLocaleString('en'), 'JSON.parse included']);
+    log(['validate: the same schema in zod (lines/s)', round(cpu.validateZodPerSecond).toLocaleString('en'), 'JSON.parse included']);
+
+    const latency = await benchLatency(redis.url, join(work, 'latency.jsonl'), SIZES.latencyRate, SIZES.latencySeconds);
+    results.latency = latency;
+    log([`append → committed latency at ${SIZES.latencyRate.toLocaleString('en')}/s: p50 (ms)`, String(round(latency.p50Ms, 1)), 'collector and processor as separate processes']);
+    log([`append → committed latency at ${SIZES.latencyRate.toLocaleString('en')}/s: p99 (ms)`, String(round(latency.p99Ms, 1)), `max ${round(latency.maxMs, 1)} ms over ${latency.orders.toLocaleString('en')} orders`]);
+
+    const outage = await benchOutageMemory(join(work, 'outage.jsonl'), SIZES.outageLines);
+    results.outageMemory = outage;
+    log(['collector RSS while Redis is down (MiB)', `${round(outage.rssBeforeMiB)} → ${round(outage.rssPeakDuringOutageMiB)}`, `before → peak while ${outage.linesWrittenDuringOutage.toLocaleString('en')} lines were appended`]);
+  } finally {
+    await redis.dispose();
+    rmSync(work, { recursive: true, force: true });
+  }
+  mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('../../bench/results/latest.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), ...results, rows }, null, 2)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`benchmark failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

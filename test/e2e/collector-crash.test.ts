@@ -1,0 +1,51 @@
+/**
+ * kill -9 of the real collector process at random moments while it ingests a 100k-line file:
+ * afterwards every line is in the queue exactly once (by envelope id).
+ */
+import { writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { CremaProcess } from '../support/crema-process.js';
+import { eventually } from '../support/eventually.js';
+import { tempDir } from '../support/files.js';
+import { expectExactlyOnce, queuedEnvelopes } from '../support/queue.js';
+import { type TestRedis, testRedis } from '../support/redis.js';
+
+const LINES = 100_000;
+const KILLS = 12;
+let t: TestRedis;
+let dir: ReturnType<typeof tempDir>;
+
+beforeEach(() => {
+  t = testRedis();
+  dir = tempDir();
+});
+afterEach(async () => {
+  await t.cleanup();
+  dir.remove();
+});
+
+it(`loses and duplicates no line across ${KILLS} kill -9 of the collector`, async () => {
+  const file = dir.file('orders.jsonl');
+  let text = '';
+  for (let n = 0; n < LINES; n++) text += `{"n":${n}}\n`;
+  writeFileSync(file, text);
+  // Small batches so that ingestion takes long enough to be killed in the middle of it.
+  const flags = ['--file', file, '--redis-url', t.url, '--prefix', t.prefix, '--collect-batch', '10'];
+  const seenAtKills: number[] = [];
+
+  for (let kill = 0; kill < KILLS; kill++) {
+    const collector = new CremaProcess('collect', flags);
+    await collector.waitForLog('following file');
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 150));
+    await collector.kill9();
+    seenAtKills.push(await t.client.llen(t.keys.queue));
+  }
+  const last = new CremaProcess('collect', flags);
+  await eventually(async () => (await t.client.llen(t.keys.queue)) >= LINES, { timeoutMs: 60_000, intervalMs: 200, message: 'not every line reached the queue' });
+  await new Promise((r) => setTimeout(r, 500)); // a duplicate would show up by now
+  expect((await last.terminate()).code).toBe(0);
+
+  // The kills hit the middle of the ingestion, not a finished queue.
+  expect(seenAtKills.filter((n) => n > 0 && n < LINES).length, `queue lengths at the kills: ${seenAtKills}`).toBeGreaterThanOrEqual(10);
+  expectExactlyOnce(await queuedEnvelopes(t.client, t.keys.queue), LINES);
+});
