@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { createCollector } from '../collector/main.js';
+import { createExporter } from '../exporter/main.js';
 import { COMMANDS, type Command, type Config, describeConfig, loadConfig, settingsMarkdown, wantsMarkdown } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
@@ -19,6 +20,7 @@ commands:
   generate   append random orders to a file
   collect    follow order files and push their lines to the Redis queue
   process    count queued orders into time windows in Redis
+  export     write window counts to InfluxDB (INFLUX_URL), for Grafana
   up         generate, collect and process in one process (the local default)
   config     print the effective configuration (--markdown: the settings table)
 
@@ -55,6 +57,7 @@ const STAGE_NAMES: Record<Command, string> = {
   generate: 'generator',
   collect: 'collector',
   process: 'processor',
+  export: 'exporter',
   up: 'up',
   config: 'config',
 };
@@ -76,6 +79,12 @@ async function run(config: Config): Promise<void> {
   if (config.command === 'process' || config.command === 'up') {
     const { processor, redis } = createProcessor(config, config.command === 'up' ? logger('processor') : log, metrics);
     stages.push(processor);
+    connections.push(redis);
+  }
+  // `up` exports only when told where to: INFLUX_URL is optional there.
+  if (config.command === 'export' || (config.command === 'up' && config.influx)) {
+    const { exporter, redis } = createExporter(config, config.command === 'up' ? logger('exporter') : log, metrics);
+    stages.push(exporter);
     connections.push(redis);
   }
   await runStages({ config, log, metrics, stages, connections });

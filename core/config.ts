@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { type Catalog, DEFAULT_CATALOG, catalogProblems } from './catalog.js';
 import { ConfigError } from './errors.js';
 
-export const COMMANDS = ['generate', 'collect', 'process', 'up', 'config'] as const;
+export const COMMANDS = ['generate', 'collect', 'process', 'export', 'up', 'config'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Kind = 'string' | 'boolean' | 'list';
@@ -42,10 +42,11 @@ function spec<S extends z.ZodType>(s: SettingSpec<S>): SettingSpec<S> {
   return s;
 }
 
-const PIPELINE: readonly Command[] = ['collect', 'process', 'up'];
+const PIPELINE: readonly Command[] = ['collect', 'process', 'export', 'up'];
 const PROCESSING: readonly Command[] = ['process', 'up'];
 const COLLECTING: readonly Command[] = ['collect', 'up'];
 const GENERATING: readonly Command[] = ['generate', 'up'];
+const EXPORTING: readonly Command[] = ['export', 'up'];
 
 const wholeNumber = (min: number, max: number) =>
   z
@@ -80,6 +81,17 @@ const redisUrl = z
       return false;
     }
   }, 'must be a redis:// or rediss:// URL, such as redis://:password@host:6379/0');
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL, such as http://influxdb:8086');
 
 const name = z
   .string()
@@ -134,8 +146,8 @@ export const SETTINGS = {
     kind: 'string',
     schema: wholeNumber(0, 65535),
     default: '9464',
-    commandDefaults: { collect: '9465', process: '9466' },
-    defaultDoc: '`9464` (up), `9465` (collect), `9466` (process)',
+    commandDefaults: { collect: '9465', process: '9466', export: '9467' },
+    defaultDoc: '`9464` (up), `9465` (collect), `9466` (process), `9467` (export)',
     doc: 'Port of the `/metrics` and `/healthz` endpoint; 0 turns it off. Give each process on one host its own.',
     commands: PIPELINE,
   }),
@@ -282,7 +294,7 @@ export const SETTINGS = {
     schema: z.string().trim().min(1, 'must not be empty'),
     defaultDoc: 'built in: the 9 coffees, 3 payment methods and 10 age grades of the original data set',
     doc: 'JSON file `{"coffeeTypes":[…],"paymentMethods":[…],"ageGrades":[…]}` of valid order values.',
-    commands: [...PROCESSING, 'generate'],
+    commands: [...PROCESSING, 'export', 'generate'],
   }),
   rate: spec({
     env: 'CREMA_RATE',
@@ -329,10 +341,86 @@ export const SETTINGS = {
     doc: 'Write `--count` orders as fast as possible, ignoring `--rate` (for benchmarks).',
     commands: ['generate'],
   }),
+  influxUrl: spec({
+    env: 'INFLUX_URL',
+    flag: 'influx-url',
+    kind: 'string',
+    schema: httpUrl,
+    defaultDoc: 'none: `crema up` then runs without the exporter',
+    doc: 'InfluxDB to export windows to (its v2 write API): `http://influxdb:8086` for 1.8+, 2.x and 3 Core. Required by `crema export`.',
+    commands: EXPORTING,
+  }),
+  influxToken: spec({
+    env: 'INFLUX_TOKEN',
+    flag: 'influx-token',
+    kind: 'string',
+    schema: z.string(),
+    defaultDoc: 'none',
+    doc: 'InfluxDB token: an API token on 2.x and 3 Core, `user:password` on 1.8+ (empty when 1.x runs without auth).',
+    commands: EXPORTING,
+    secret: true,
+  }),
+  influxOrg: spec({
+    env: 'INFLUX_ORG',
+    flag: 'influx-org',
+    kind: 'string',
+    schema: z.string().trim(),
+    defaultDoc: 'none (1.8+ and 3 Core ignore it)',
+    doc: 'InfluxDB 2.x organization.',
+    commands: EXPORTING,
+  }),
+  influxBucket: spec({
+    env: 'INFLUX_BUCKET',
+    flag: 'influx-bucket',
+    kind: 'string',
+    schema: z.string().trim().min(1, 'must not be empty'),
+    default: 'crema',
+    doc: 'Bucket on 2.x, database on 3 Core, `database/retention-policy` on 1.8+ (`crema` alone means the default policy).',
+    commands: EXPORTING,
+  }),
+  influxTimeoutSeconds: spec({
+    env: 'INFLUX_TIMEOUT_SECONDS',
+    flag: 'influx-timeout-seconds',
+    kind: 'string',
+    schema: positiveNumber(600),
+    default: '10',
+    doc: 'Longest wait for one write; a slower write is retried with backoff.',
+    commands: EXPORTING,
+  }),
+  provisionalSeconds: spec({
+    env: 'CREMA_PROVISIONAL_SECONDS',
+    flag: 'provisional-seconds',
+    kind: 'string',
+    schema: positiveNumber(3600),
+    default: '5',
+    doc: 'How often the exporter writes snapshots of open windows (provisional points, overwritten when the window closes).',
+    commands: EXPORTING,
+  }),
+  exportBatch: spec({
+    env: 'CREMA_EXPORT_BATCH',
+    flag: 'export-batch',
+    kind: 'string',
+    schema: wholeNumber(1, 10_000),
+    default: '500',
+    doc: 'Most windows the exporter reads and writes in one step (each is up to 23 points).',
+    commands: EXPORTING,
+  }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
 type Parsed = { [K in SettingName]: z.output<(typeof SETTINGS)[K]['schema']> };
+
+/** The InfluxDB the exporter writes to (v2 write API: 1.8+, 2.x, 3 Core). */
+export interface InfluxSettings {
+  readonly url: string;
+  /** API token, or `user:password` on 1.8+; empty for none. */
+  readonly token: string;
+  /** 2.x organization; empty elsewhere. */
+  readonly org: string;
+  /** Bucket (2.x), database (3 Core) or `database/retention-policy` (1.8+). */
+  readonly bucket: string;
+  readonly timeoutMs: number;
+}
 
 /** Where a setting's value came from. */
 export type SettingSource = 'flag' | 'env' | 'default';
@@ -366,6 +454,10 @@ export interface Config {
   readonly seed: number | undefined;
   readonly orderedAt: boolean;
   readonly bulk: boolean;
+  /** Where the exporter writes; undefined when INFLUX_URL is not set. */
+  readonly influx: InfluxSettings | undefined;
+  readonly provisionalMs: number;
+  readonly exportBatch: number;
   /** Each setting's source, for `crema config`. */
   readonly sources: Readonly<Record<SettingName, SettingSource>>;
 }
@@ -463,6 +555,9 @@ export function loadConfig(
   if (command === 'generate' && v.files.length > 1) {
     throw new ConfigError([`${label(SETTINGS.files)}: the generator writes one file; got ${v.files.length}`]);
   }
+  if (command === 'export' && v.influxUrl === undefined) {
+    throw new ConfigError([`${label(SETTINGS.influxUrl)}: crema export needs it, such as http://127.0.0.1:8086`]);
+  }
   const windowMs = v.windowSeconds * 1000;
   return {
     command,
@@ -492,6 +587,18 @@ export function loadConfig(
     seed: v.seed,
     orderedAt: v.orderedAt,
     bulk: v.bulk,
+    influx:
+      v.influxUrl === undefined
+        ? undefined
+        : {
+            url: v.influxUrl,
+            token: v.influxToken ?? '',
+            org: v.influxOrg ?? '',
+            bucket: v.influxBucket,
+            timeoutMs: Math.round(v.influxTimeoutSeconds * 1000),
+          },
+    provisionalMs: Math.round(v.provisionalSeconds * 1000),
+    exportBatch: v.exportBatch,
     sources,
   };
 }
@@ -531,6 +638,18 @@ function rawValue(config: Config, key: SettingName): string {
       return config.sources.catalogFile === 'default' ? '(built in)' : JSON.stringify(config.catalog);
     case 'files':
       return config.files.join(',');
+    case 'influxUrl':
+      return config.influx ? maskUrl(config.influx.url) : '(none)';
+    case 'influxToken':
+      return config.influx?.token ? '***' : '(none)';
+    case 'influxOrg':
+      return config.influx?.org || '(none)';
+    case 'influxBucket':
+      return config.influx?.bucket ?? String(SETTINGS.influxBucket.default);
+    case 'influxTimeoutSeconds':
+      return config.influx ? String(config.influx.timeoutMs / 1000) : String(SETTINGS.influxTimeoutSeconds.default);
+    case 'provisionalSeconds':
+      return String(config.provisionalMs / 1000);
     case 'seed':
       return config.seed === undefined ? '(random)' : String(config.seed);
     default: {

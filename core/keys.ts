@@ -21,6 +21,8 @@ export class RedisKeys {
   readonly changes: string;
   /** Set of consumer names that may hold a claimed batch. */
   readonly consumers: string;
+  /** String: id of the last `changes` entry the exporter has written to InfluxDB and had acknowledged. */
+  readonly exportCheckpoint: string;
   /** Pub/sub channel of window snapshots. */
   readonly statsChannel: string;
   /** What `window(start)` puts before the start; the scripts build window keys from it. */
@@ -39,6 +41,7 @@ export class RedisKeys {
     this.dirty = `${prefix}dirty`;
     this.changes = `${prefix}changes`;
     this.consumers = `${prefix}consumers`;
+    this.exportCheckpoint = `${prefix}export:checkpoint`;
     this.statsChannel = `${prefix}stats`;
     this.windowPrefix = `${prefix}window:`;
     this.processingPrefix = `${prefix}processing:`;

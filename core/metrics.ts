@@ -115,6 +115,35 @@ export function createMetrics(host: string) {
         registers,
       }),
     },
+    exporter: {
+      points: new Counter({
+        name: 'coffee_exporter_points_total',
+        help: 'Points written to InfluxDB and acknowledged (a re-export of a window counts again).',
+        registers,
+      }),
+      windows: new Counter({
+        name: 'coffee_exporter_windows_total',
+        help: 'Window snapshots written to InfluxDB, by kind: final (closed), revised (late orders), provisional (still open).',
+        labelNames: ['kind'] as const,
+        registers,
+      }),
+      writeDuration: new Histogram({
+        name: 'coffee_exporter_write_duration_seconds',
+        help: 'Time of one acknowledged write to InfluxDB.',
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+        registers,
+      }),
+      lag: new Gauge({
+        name: 'coffee_exporter_lag_seconds',
+        help: 'Age of the oldest window change not yet acknowledged by InfluxDB; 0 when caught up.',
+        registers,
+      }),
+      influxUp: new Gauge({
+        name: 'coffee_exporter_influx_up',
+        help: 'Whether the last write to InfluxDB succeeded (1) or failed (0).',
+        registers,
+      }),
+    },
     generator: {
       orders: new Counter({
         name: 'coffee_generator_orders_total',
@@ -126,5 +155,6 @@ export function createMetrics(host: string) {
   // Known label values start at 0, so rates and alerts see them before the first event.
   for (const result of ['counted', 'dead', 'late']) metrics.processor.orders.inc({ result }, 0);
   for (const reason of DEAD_LETTER_REASONS) metrics.processor.deadLetters.inc({ reason }, 0);
+  for (const kind of ['final', 'revised', 'provisional']) metrics.exporter.windows.inc({ kind }, 0);
   return metrics;
 }

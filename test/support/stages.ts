@@ -3,7 +3,10 @@ import { pino } from 'pino';
 import { Collector, type CollectorOptions } from '../../collector/collector.js';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { createMetrics } from '../../core/metrics.js';
+import { Exporter, type ExporterOptions } from '../../exporter/exporter.js';
+import { InfluxWriter } from '../../exporter/influx-writer.js';
 import { Processor, type ProcessorOptions } from '../../processor/processor.js';
+import type { InfluxServer } from './influx.js';
 import type { TestRedis } from './redis.js';
 
 export const silentLog = pino({ level: process.env.CREMA_TEST_LOG_LEVEL ?? 'silent' });
@@ -38,6 +41,21 @@ export function testProcessor(redis: TestRedis, overrides: Partial<ProcessorOpti
     batchSize: 1000,
     leaseMs: 10_000,
     tickMs: 100,
+    log: silentLog,
+    metrics: createMetrics('test-host'),
+    ...overrides,
+  });
+}
+
+/** An exporter writing to `database` (as bucket `database/autogen`, the 1.8+ form) of a test InfluxDB. */
+export function testExporter(redis: TestRedis, influx: InfluxServer, database: string, overrides: Partial<ExporterOptions> = {}): Exporter {
+  return new Exporter({
+    redis: redis.connect('exporter'),
+    keys: redis.keys,
+    sink: new InfluxWriter({ url: influx.url, token: influx.token, org: '', bucket: `${database}/autogen`, timeoutMs: 2000 }),
+    catalog: DEFAULT_CATALOG,
+    provisionalMs: 200,
+    batchWindows: 500,
     log: silentLog,
     metrics: createMetrics('test-host'),
     ...overrides,

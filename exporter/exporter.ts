@@ -1,0 +1,193 @@
+/**
+ * The exporter: follows the `changes` stream from a checkpoint kept in Redis and writes every
+ * closed or revised window to InfluxDB, then moves the checkpoint, only once InfluxDB has
+ * acknowledged the points. Every few seconds it also writes snapshots of the open windows, so
+ * panels are live. Points are idempotent (timestamp = window start), so exporting a window again
+ * after a crash or an outage overwrites it: at-least-once export gives exactly-once data.
+ *
+ * Reads and writes happen in one loop, one step at a time, and window counts only grow: a later
+ * write always carries counts at least as new as an earlier one, so a provisional snapshot can
+ * never overwrite a final one with older counts.
+ */
+import type { Redis } from 'ioredis';
+import { Backoff, sleep } from '../core/backoff.js';
+import type { Catalog } from '../core/catalog.js';
+import { errorType } from '../core/errors.js';
+import type { RedisKeys } from '../core/keys.js';
+import { once } from '../core/lifecycle.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { connectRedis } from '../core/redis.js';
+import { type WindowSnapshot, snapshotFromHash } from '../core/window-snapshot.js';
+import { InfluxWriteError, type PointSink } from './influx-writer.js';
+import { windowLines } from './points.js';
+
+export interface ExporterOptions {
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly sink: PointSink;
+  readonly catalog: Catalog;
+  /** How often open windows are written (provisional points). */
+  readonly provisionalMs: number;
+  /** Most windows read and written in one step; bounds memory while InfluxDB is down. */
+  readonly batchWindows: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+type ChangeKind = 'final' | 'revised';
+
+/** Longest wait for new changes in one blocking read; also bounds how long close() waits. */
+const MAX_BLOCK_MS = 250;
+const BACKOFF = Object.freeze({ initialMs: 200, maxMs: 10_000 });
+
+/** Epoch ms at which a stream entry was added (the first part of its id). */
+export function streamIdTime(id: string): number {
+  return Number(id.split('-')[0]);
+}
+
+export class Exporter {
+  private readonly stopping = new AbortController();
+  private running: Promise<void> | undefined;
+  /** Last `changes` entry acknowledged by InfluxDB; read from Redis once. */
+  private checkpoint: string | undefined;
+  /** Error type of the current failure, so each state change is logged once. */
+  private failure: string | undefined;
+  private nextProvisionalAt = 0;
+
+  constructor(private readonly options: ExporterOptions) {}
+
+  /** Runs until closed. */
+  start(): Promise<void> {
+    this.running ??= this.run();
+    return this.running;
+  }
+
+  /** Stops after the step in progress; what it had not acknowledged is exported on the next start. Idempotent. */
+  readonly close = once(async () => {
+    this.stopping.abort();
+    await this.running?.catch(() => {});
+    await this.options.sink.close();
+  });
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff(BACKOFF);
+    while (!this.stopped) {
+      try {
+        await connectRedis(this.options.redis, this.stopping.signal);
+        await this.step();
+        backoff.reset();
+      } catch (error) {
+        if (this.stopped) break;
+        this.failed(error);
+        await sleep(backoff.next(), this.stopping.signal);
+      }
+    }
+  }
+
+  /** One step: the next batch of changes (waiting briefly for some), then open windows when due. */
+  private async step(): Promise<void> {
+    const { redis, keys, log } = this.options;
+    if (this.checkpoint === undefined) {
+      this.checkpoint = (await redis.get(keys.exportCheckpoint)) ?? '0-0';
+      log.info({ checkpoint: this.checkpoint }, 'exporting window changes after the checkpoint');
+    }
+    const blockMs = Math.max(1, Math.min(MAX_BLOCK_MS, this.nextProvisionalAt - Date.now()));
+    await this.exportChanges(blockMs);
+    if (Date.now() >= this.nextProvisionalAt) {
+      await this.exportOpen();
+      this.nextProvisionalAt = Date.now() + this.options.provisionalMs;
+    }
+    this.recovered();
+  }
+
+  /** Exports the windows of the next changes after the checkpoint, then moves the checkpoint. */
+  private async exportChanges(blockMs: number): Promise<void> {
+    const { redis, keys, batchWindows, metrics } = this.options;
+    const reply = (await redis.xread('COUNT', batchWindows, 'BLOCK', blockMs, 'STREAMS', keys.changes, this.checkpoint!)) as
+      | [string, [string, string[]][]][]
+      | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (entries.length === 0) {
+      metrics.exporter.lag.set(0);
+      return;
+    }
+    metrics.exporter.lag.set(Math.max(0, Date.now() - streamIdTime(entries[0]![0])) / 1000);
+    // Several changes of one window in a batch need one write: its counts as they are now.
+    const kinds = new Map<number, ChangeKind>();
+    for (const [, fields] of entries) {
+      const change = fieldsOf(fields);
+      const start = Number(change.start);
+      if (Number.isSafeInteger(start)) kinds.set(start, change.kind === 'revised' ? 'revised' : (kinds.get(start) ?? 'final'));
+    }
+    const snapshots = await this.read([...kinds.keys()]);
+    await this.write(snapshots);
+    const last = entries[entries.length - 1]![0];
+    await redis.set(keys.exportCheckpoint, last);
+    this.checkpoint = last;
+    for (const s of snapshots) metrics.exporter.windows.inc({ kind: kinds.get(s.start)! });
+  }
+
+  /** Exports provisional snapshots of the newest open windows. */
+  private async exportOpen(): Promise<void> {
+    const { redis, keys, batchWindows, metrics } = this.options;
+    const starts = await redis.zrange(keys.open, String(-batchWindows), '-1');
+    if (starts.length === 0) return;
+    const snapshots = await this.read(starts.map(Number));
+    await this.write(snapshots);
+    metrics.exporter.windows.inc({ kind: 'provisional' }, snapshots.length);
+  }
+
+  /** Reads window hashes in one round trip; windows already expired are left out. */
+  private async read(starts: readonly number[]): Promise<WindowSnapshot[]> {
+    if (starts.length === 0) return [];
+    const pipeline = this.options.redis.pipeline();
+    for (const start of starts) pipeline.hgetall(this.options.keys.window(start));
+    const results = (await pipeline.exec()) ?? [];
+    const snapshots: WindowSnapshot[] = [];
+    results.forEach(([error, hash], i) => {
+      if (error) throw error;
+      const fields = hash as Record<string, string>;
+      // The window's end is not exported, so its size does not matter here.
+      if (Object.keys(fields).length > 0) snapshots.push(snapshotFromHash(starts[i]!, 0, fields));
+    });
+    return snapshots;
+  }
+
+  private async write(snapshots: readonly WindowSnapshot[]): Promise<void> {
+    if (snapshots.length === 0) return;
+    const { sink, catalog, metrics } = this.options;
+    const lines = snapshots.flatMap((s) => windowLines(s, catalog));
+    const started = performance.now();
+    await sink.write(lines);
+    metrics.exporter.writeDuration.observe((performance.now() - started) / 1000);
+    metrics.exporter.points.inc(lines.length);
+    metrics.exporter.influxUp.set(1);
+  }
+
+  private failed(error: unknown): void {
+    const { log, metrics } = this.options;
+    const type = errorType(error);
+    metrics.errors.inc({ stage: 'exporter', type });
+    if (error instanceof InfluxWriteError) metrics.exporter.influxUp.set(0);
+    if (this.failure === type) return;
+    this.failure = type;
+    log.warn({ type, err: (error as Error).message, checkpoint: this.checkpoint }, 'export failed; retrying with backoff, the checkpoint stays where it is');
+  }
+
+  private recovered(): void {
+    if (this.failure === undefined) return;
+    this.failure = undefined;
+    this.options.log.info({ checkpoint: this.checkpoint }, 'exporting again');
+  }
+}
+
+function fieldsOf(flat: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  return fields;
+}

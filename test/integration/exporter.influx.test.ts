@@ -1,0 +1,142 @@
+/** The exporter against a real Redis and a real InfluxDB: final, revised and provisional windows, outages. */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { windowStart } from '../../core/windows.js';
+import type { Exporter } from '../../exporter/exporter.js';
+import { eventually } from '../support/eventually.js';
+import { LineWriter, tempDir } from '../support/files.js';
+import { type InfluxServer, startPrivateInfluxDB } from '../support/influx.js';
+import { influxLines, redisLines } from '../support/influx-truth.js';
+import { orderLines } from '../support/orders.js';
+import { type TestRedis, testRedis } from '../support/redis.js';
+import { testCollector, testExporter, testProcessor } from '../support/stages.js';
+
+let influx: InfluxServer;
+beforeAll(async () => {
+  influx = await startPrivateInfluxDB();
+}, 60_000);
+afterAll(() => influx.dispose());
+
+let t: TestRedis;
+let dir: ReturnType<typeof tempDir>;
+let database: string;
+const stages: { close(): Promise<void> }[] = [];
+beforeEach(async () => {
+  t = testRedis();
+  dir = tempDir();
+  database = await influx.createDatabase();
+});
+afterEach(async () => {
+  await Promise.all(stages.splice(0).map((s) => s.close()));
+  await t.cleanup();
+  dir.remove();
+});
+
+function run<S extends { start(): Promise<void>; close(): Promise<void> }>(stage: S): S {
+  stages.push(stage);
+  void stage.start();
+  return stage;
+}
+
+/** A log that keeps its lines, to count state-change messages. */
+function recordingLog() {
+  const lines: { msg: string }[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as { msg: string });
+      done();
+    },
+  });
+  return { log: pino({ level: 'info' }, stream), count: (msg: string) => lines.filter((l) => l.msg.startsWith(msg)).length };
+}
+
+async function expectInfluxMatchesRedis(timeoutMs = 20_000): Promise<void> {
+  let last: { influx: string[]; redis: string[] } = { influx: [], redis: [] };
+  await eventually(
+    async () => {
+      last = { influx: await influxLines(influx, database), redis: await redisLines(t.client, t.keys) };
+      return last.redis.length > 0 && JSON.stringify(last.influx) === JSON.stringify(last.redis);
+    },
+    { timeoutMs, intervalMs: 200, message: () => `InfluxDB never matched Redis: ${last.influx.length} points in InfluxDB, ${last.redis.length} expected; first difference: ${last.redis.find((l) => !last.influx.includes(l)) ?? last.influx.find((l) => !last.redis.includes(l))}` },
+  );
+}
+
+const W = 10_000;
+
+describe('exporter', () => {
+  it('writes every closed window once, with every dimension, and a revision overwrites it', async () => {
+    const file = dir.file('orders.jsonl');
+    const firstStart = windowStart(Date.now(), W) - 20 * W;
+    const lines = orderLines(3000, { seed: 5, firstStart, windowMs: W, windows: 6 });
+    const writer = new LineWriter(file);
+    writer.write(`${lines.join('\n')}\n`);
+    run(testCollector(t, [file]));
+    run(testProcessor(t));
+    run(testExporter(t, influx, database));
+    await expectInfluxMatchesRedis();
+    const windows = await influx.query(database, 'SELECT count("orders") AS n, sum("orders") AS orders FROM "windows"');
+    expect(windows[0]!.values[0]!.slice(1)).toEqual([6, 3000]);
+    // 6 windows × (1 + 9 coffees + 3 payment methods + 10 age grades)
+    expect(await influxLines(influx, database)).toHaveLength(6 * 23);
+    const checkpoint = await t.client.get(t.keys.exportCheckpoint);
+    const events = await t.client.xrange(t.keys.changes, '-', '+');
+    expect(checkpoint).toBe(events.at(-1)![0]);
+
+    // Late orders for a closed window: counted in it, marked revised, re-exported in place.
+    // (Earlier batches may already have been late: these windows lie in the past.)
+    const lateBefore = Number((await t.client.hget(t.keys.window(firstStart), 'late')) ?? 0);
+    const late = orderLines(40, { seed: 6, firstStart, windowMs: W, windows: 1 });
+    writer.write(`${late.join('\n')}\n`);
+    await eventually(async () => (await t.client.xlen(t.keys.changes)) > events.length, { message: 'no revision event' });
+    await expectInfluxMatchesRedis();
+    const revised = await influx.query(database, `SELECT "orders", "late", "final" FROM "windows" WHERE time = ${firstStart}ms`);
+    expect(revised[0]!.values).toEqual([[firstStart, lines.filter((l) => JSON.parse(l).orderedAt < firstStart + W).length + 40, lateBefore + 40, true]]);
+    expect(await influxLines(influx, database)).toHaveLength(6 * 23);
+  });
+
+  it('writes open windows as provisional points, replaced by the final one', async () => {
+    const file = dir.file('orders.jsonl');
+    const writer = new LineWriter(file);
+    const now = Date.now();
+    const start = windowStart(now, 2000);
+    writer.write(`${JSON.stringify({ customerAgeGrade: '1020', paymentMethod: 'Cash', orders: ['Espresso', 'Americano'], orderedAt: now })}\n`);
+    run(testCollector(t, [file]));
+    run(testProcessor(t, { windowMs: 2000, graceMs: 2000 }));
+    run(testExporter(t, influx, database, { provisionalMs: 100 }));
+    const row = async () => (await influx.query(database, `SELECT "orders", "drinks", "final" FROM "windows" WHERE time = ${start}ms`))[0]?.values[0];
+    await eventually(async () => JSON.stringify(await row()) === JSON.stringify([start, 1, 2, false]), { message: 'no provisional point' });
+    await eventually(async () => JSON.stringify(await row()) === JSON.stringify([start, 1, 2, true]), { timeoutMs: 10_000, message: 'provisional point not replaced by the final one' });
+    await expectInfluxMatchesRedis();
+  });
+
+  it('holds its checkpoint while InfluxDB is down, logs once per state change, and loses nothing', async () => {
+    const file = dir.file('orders.jsonl');
+    const writer = new LineWriter(file);
+    const firstStart = windowStart(Date.now(), 1000) - 600_000;
+    const lines = orderLines(6000, { seed: 8, firstStart, windowMs: 1000, windows: 300 });
+    const { log, count } = recordingLog();
+    run(testCollector(t, [file]));
+    run(testProcessor(t, { windowMs: 1000, graceMs: 1000 }));
+    const exporter: Exporter = run(testExporter(t, influx, database, { log, batchWindows: 20 }));
+    writer.write(`${lines.slice(0, 2000).join('\n')}\n`);
+    await eventually(async () => (await t.client.get(t.keys.exportCheckpoint)) !== null, { message: 'nothing exported' });
+
+    await influx.stop();
+    writer.write(`${lines.slice(2000).join('\n')}\n`);
+    await eventually(() => count('export failed') === 1, { message: 'the outage was not logged' });
+    const held = await t.client.get(t.keys.exportCheckpoint);
+    await new Promise((r) => setTimeout(r, 1500)); // several retries while down
+    expect(await t.client.get(t.keys.exportCheckpoint)).toBe(held);
+    expect(count('export failed')).toBe(1);
+    expect(await t.client.xlen(t.keys.changes)).toBeGreaterThan(0);
+
+    await influx.start();
+    await expectInfluxMatchesRedis(30_000);
+    expect(count('exporting again')).toBe(1);
+    expect(count('export failed')).toBe(1);
+    const windows = await influx.query(database, 'SELECT count("orders") AS n, sum("orders") AS orders FROM "windows"');
+    expect(windows[0]!.values[0]!.slice(1)).toEqual([(await t.client.zcard(t.keys.windows)), 6000]);
+    await exporter.close();
+  });
+});
