@@ -13,6 +13,7 @@ import { createMetrics } from '../core/metrics.js';
 import { type Stage, runStages } from '../core/stage.js';
 import { createGenerator } from '../generator/main.js';
 import { createProcessor } from '../processor/main.js';
+import { createWeb } from '../web/main.js';
 
 const USAGE = `usage: crema <command> [flags]
 
@@ -21,7 +22,9 @@ commands:
   collect    follow order files and push their lines to the Redis queue
   process    count queued orders into time windows in Redis
   export     write window counts to InfluxDB (INFLUX_URL), for Grafana
-  up         generate, collect and process in one process (the local default)
+  serve      serve the live page, its history API and live stream (http://127.0.0.1:8080)
+  up         generate, collect, process and serve in one process (the local default),
+             and export when INFLUX_URL is set
   config     print the effective configuration (--markdown: the settings table)
 
 Every flag has an environment variable; see \`crema config\` and the README.`;
@@ -58,6 +61,7 @@ const STAGE_NAMES: Record<Command, string> = {
   collect: 'collector',
   process: 'processor',
   export: 'exporter',
+  serve: 'web',
   up: 'up',
   config: 'config',
 };
@@ -87,7 +91,13 @@ async function run(config: Config): Promise<void> {
     stages.push(exporter);
     connections.push(redis);
   }
-  await runStages({ config, log, metrics, stages, connections });
+  if (config.command === 'serve' || config.command === 'up') {
+    const web = createWeb(config, config.command === 'up' ? logger('web') : log, metrics);
+    stages.push(web.web);
+    connections.push(...web.connections);
+  }
+  // `serve` answers /metrics and /healthz on its own port.
+  await runStages({ config, log, metrics, stages, connections, metricsServer: config.command !== 'serve' });
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

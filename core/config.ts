@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { type Catalog, DEFAULT_CATALOG, catalogProblems } from './catalog.js';
 import { ConfigError } from './errors.js';
 
-export const COMMANDS = ['generate', 'collect', 'process', 'export', 'up', 'config'] as const;
+export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Kind = 'string' | 'boolean' | 'list';
@@ -47,6 +47,7 @@ const PROCESSING: readonly Command[] = ['process', 'up'];
 const COLLECTING: readonly Command[] = ['collect', 'up'];
 const GENERATING: readonly Command[] = ['generate', 'up'];
 const EXPORTING: readonly Command[] = ['export', 'up'];
+const SERVING: readonly Command[] = ['serve', 'up'];
 
 const wholeNumber = (min: number, max: number) =>
   z
@@ -107,7 +108,7 @@ export const SETTINGS = {
     schema: redisUrl,
     default: 'redis://127.0.0.1:6379',
     doc: 'Redis to use; `rediss://` for TLS, password as `redis://:secret@host:6379`.',
-    commands: PIPELINE,
+    commands: [...PIPELINE, 'serve'],
     secret: true,
   }),
   prefix: spec({
@@ -119,7 +120,7 @@ export const SETTINGS = {
       .regex(/^\S+$/, 'must be non-empty and without spaces'),
     default: 'coffee:',
     doc: 'Prefix of every Redis key and channel; `{coffee}:` keeps all keys in one Redis Cluster slot.',
-    commands: PIPELINE,
+    commands: [...PIPELINE, 'serve'],
   }),
   host: spec({
     env: 'CREMA_HOST',
@@ -129,7 +130,7 @@ export const SETTINGS = {
     default: () => hostname(),
     defaultDoc: 'the machine’s hostname',
     doc: 'Host name written into every envelope and metric.',
-    commands: [...PIPELINE, 'generate'],
+    commands: [...PIPELINE, 'serve', 'generate'],
   }),
   logLevel: spec({
     env: 'CREMA_LOG_LEVEL',
@@ -138,7 +139,7 @@ export const SETTINGS = {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
     doc: 'Least severe log level written (JSON lines on standard output).',
-    commands: [...PIPELINE, 'generate'],
+    commands: [...PIPELINE, 'serve', 'generate'],
   }),
   metricsPort: spec({
     env: 'CREMA_METRICS_PORT',
@@ -221,7 +222,7 @@ export const SETTINGS = {
     schema: wholeNumber(1, 86_400),
     default: '10',
     doc: 'Size of the tumbling, epoch-aligned windows. All processors of one prefix must agree.',
-    commands: PROCESSING,
+    commands: [...PROCESSING, 'serve'],
   }),
   graceSeconds: spec({
     env: 'CREMA_GRACE_SECONDS',
@@ -341,6 +342,74 @@ export const SETTINGS = {
     doc: 'Write `--count` orders as fast as possible, ignoring `--rate` (for benchmarks).',
     commands: ['generate'],
   }),
+  webPort: spec({
+    env: 'CREMA_WEB_PORT',
+    flag: 'web-port',
+    kind: 'string',
+    schema: wholeNumber(0, 65535),
+    default: '8080',
+    doc: 'Port of the web page, its API (`/api/windows`, `/api/stream`), `/metrics` and `/healthz`; 0 picks a free port.',
+    commands: SERVING,
+  }),
+  webHost: spec({
+    env: 'CREMA_WEB_HOST',
+    flag: 'web-host',
+    kind: 'string',
+    schema: z.string().trim().min(1, 'must not be empty'),
+    default: '127.0.0.1',
+    doc: 'Address the web server listens on; `0.0.0.0` in containers.',
+    commands: SERVING,
+  }),
+  corsOrigins: spec({
+    env: 'CREMA_CORS_ORIGINS',
+    flag: 'cors-origin',
+    kind: 'list',
+    schema: z.array(
+      z
+        .string()
+        .trim()
+        .regex(/^https?:\/\/[^/\s]+$/, 'must be an origin such as https://dash.example.com (scheme and host, no path)'),
+    ),
+    defaultDoc: 'none',
+    doc: 'Origins of other sites allowed to read the API from a browser (CORS). Repeat the flag, or separate with commas.',
+    commands: SERVING,
+  }),
+  apiRateLimit: spec({
+    env: 'CREMA_API_RATE_LIMIT',
+    flag: 'api-rate-limit',
+    kind: 'string',
+    schema: wholeNumber(0, 1_000_000),
+    default: '600',
+    doc: 'Requests per minute one client address may make to `/api/`; 0 turns the limit off.',
+    commands: SERVING,
+  }),
+  streamMaxClients: spec({
+    env: 'CREMA_STREAM_MAX_CLIENTS',
+    flag: 'stream-max-clients',
+    kind: 'string',
+    schema: wholeNumber(1, 1_000_000),
+    default: '10000',
+    doc: 'Most live-stream clients served at once; more are turned away with 503.',
+    commands: SERVING,
+  }),
+  streamBufferKb: spec({
+    env: 'CREMA_STREAM_BUFFER_KB',
+    flag: 'stream-buffer-kb',
+    kind: 'string',
+    schema: wholeNumber(16, 65_536),
+    default: '256',
+    doc: 'Unsent data one live-stream client may have queued before it is dropped as too slow.',
+    commands: SERVING,
+  }),
+  heartbeatSeconds: spec({
+    env: 'CREMA_HEARTBEAT_SECONDS',
+    flag: 'heartbeat-seconds',
+    kind: 'string',
+    schema: wholeNumber(1, 300),
+    default: '15',
+    doc: 'How often an idle live stream sends a heartbeat, so proxies keep it open and dead clients are found.',
+    commands: SERVING,
+  }),
   influxUrl: spec({
     env: 'INFLUX_URL',
     flag: 'influx-url',
@@ -454,6 +523,13 @@ export interface Config {
   readonly seed: number | undefined;
   readonly orderedAt: boolean;
   readonly bulk: boolean;
+  readonly webPort: number;
+  readonly webHost: string;
+  readonly corsOrigins: readonly string[];
+  readonly apiRateLimit: number;
+  readonly streamMaxClients: number;
+  readonly streamBufferBytes: number;
+  readonly heartbeatMs: number;
   /** Where the exporter writes; undefined when INFLUX_URL is not set. */
   readonly influx: InfluxSettings | undefined;
   readonly provisionalMs: number;
@@ -587,6 +663,13 @@ export function loadConfig(
     seed: v.seed,
     orderedAt: v.orderedAt,
     bulk: v.bulk,
+    webPort: v.webPort,
+    webHost: v.webHost,
+    corsOrigins: v.corsOrigins ?? [],
+    apiRateLimit: v.apiRateLimit,
+    streamMaxClients: v.streamMaxClients,
+    streamBufferBytes: v.streamBufferKb * 1024,
+    heartbeatMs: v.heartbeatSeconds * 1000,
     influx:
       v.influxUrl === undefined
         ? undefined
@@ -638,6 +721,12 @@ function rawValue(config: Config, key: SettingName): string {
       return config.sources.catalogFile === 'default' ? '(built in)' : JSON.stringify(config.catalog);
     case 'files':
       return config.files.join(',');
+    case 'corsOrigins':
+      return config.corsOrigins.length === 0 ? '(none)' : config.corsOrigins.join(',');
+    case 'streamBufferKb':
+      return String(config.streamBufferBytes / 1024);
+    case 'heartbeatSeconds':
+      return String(config.heartbeatMs / 1000);
     case 'influxUrl':
       return config.influx ? maskUrl(config.influx.url) : '(none)';
     case 'influxToken':

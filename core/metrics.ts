@@ -115,6 +115,36 @@ export function createMetrics(host: string) {
         registers,
       }),
     },
+    web: {
+      streamClients: new Gauge({
+        name: 'coffee_web_stream_clients',
+        help: 'Live-stream clients connected now.',
+        registers,
+      }),
+      streamMessages: new Counter({
+        name: 'coffee_web_stream_messages_total',
+        help: 'Window snapshots received from the stats channel and relayed to the stream clients.',
+        registers,
+      }),
+      droppedClients: new Counter({
+        name: 'coffee_web_stream_dropped_clients_total',
+        help: 'Live-stream clients disconnected by the server, by reason: slow (buffer full), full (too many clients).',
+        labelNames: ['reason'] as const,
+        registers,
+      }),
+      requests: new Counter({
+        name: 'coffee_web_requests_total',
+        help: 'HTTP requests answered, by route and status code.',
+        labelNames: ['route', 'status'] as const,
+        registers,
+      }),
+      historyDuration: new Histogram({
+        name: 'coffee_web_history_duration_seconds',
+        help: 'Time to read the windows of one /api/windows request from Redis.',
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+        registers,
+      }),
+    },
     exporter: {
       points: new Counter({
         name: 'coffee_exporter_points_total',
@@ -156,5 +186,6 @@ export function createMetrics(host: string) {
   for (const result of ['counted', 'dead', 'late']) metrics.processor.orders.inc({ result }, 0);
   for (const reason of DEAD_LETTER_REASONS) metrics.processor.deadLetters.inc({ reason }, 0);
   for (const kind of ['final', 'revised', 'provisional']) metrics.exporter.windows.inc({ kind }, 0);
+  for (const reason of ['slow', 'full']) metrics.web.droppedClients.inc({ reason }, 0);
   return metrics;
 }

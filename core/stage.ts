@@ -24,13 +24,15 @@ export interface StageRun {
   readonly stages: readonly Stage[];
   /** Connections closed after the stages. */
   readonly connections: readonly Redis[];
+  /** Whether to serve /metrics and /healthz on `CREMA_METRICS_PORT` (a web server serves its own). @defaultValue true */
+  readonly metricsServer?: boolean;
 }
 
 /** Runs the stages until they stop or a signal arrives; exits the process non-zero on failure. */
 export async function runStages(run: StageRun): Promise<void> {
   const { config, log, metrics, stages, connections } = run;
   const server =
-    config.metricsPort > 0 && connections.length > 0
+    (run.metricsServer ?? true) && config.metricsPort > 0 && connections.length > 0
       ? await startMetricsServer({
           host: config.metricsHost,
           port: config.metricsPort,

@@ -1,0 +1,50 @@
+/**
+ * What the web server sends, shared by the server and the page (so this module may import
+ * nothing that needs Node or the DOM).
+ */
+import type { WindowSnapshot } from '../core/window-snapshot.js';
+
+export type { WindowSnapshot };
+
+/** A window as the history API answers it: the snapshot plus its bounds in UTC. */
+export interface ApiWindow extends WindowSnapshot {
+  /** `start` as ISO-8601 in UTC. */
+  readonly startTime: string;
+  /** `end` as ISO-8601 in UTC. */
+  readonly endTime: string;
+}
+
+/** The body of `GET /api/windows`. */
+export interface WindowsResponse {
+  readonly from: string;
+  readonly to: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  /** The range holds older windows than those returned. */
+  readonly truncated: boolean;
+  /** Oldest first. */
+  readonly windows: ApiWindow[];
+}
+
+/** The body of every error answer of the API. */
+export interface ApiError {
+  readonly error: string;
+  /** The query parameter at fault, for a 400. */
+  readonly parameter?: string;
+}
+
+/** Stream event `hello`: the first event of every connection. */
+export interface HelloEvent {
+  /** The stream continues where the client's Last-Event-ID left off; else refetch the history. */
+  readonly resumed: boolean;
+  readonly windowMs: number;
+  readonly redis: 'up' | 'down';
+}
+
+/** Stream event `status`: the server's subscription to Redis went down or came back. */
+export interface StatusEvent {
+  readonly redis: 'up' | 'down';
+}
+
+/** Event names of the live stream; `window` carries a {@link WindowSnapshot}. */
+export const STREAM_EVENTS = { hello: 'hello', window: 'window', status: 'status' } as const;

@@ -1,0 +1,121 @@
+/**
+ * The Express application: history API, live stream, health, metrics and the static page.
+ * Routes only translate HTTP; reading Redis and relaying the channel live in their own modules.
+ */
+import { basename } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { WindowsResponse } from './api-types.js';
+import type { WindowHistory } from './history.js';
+import { apiRateLimit, cors, securityHeaders } from './security.js';
+import type { StreamHub } from './stream-hub.js';
+import { QueryError, parseWindowQuery } from './window-query.js';
+
+export interface AppOptions {
+  /** For `/healthz`. */
+  readonly redis: Redis;
+  readonly history: WindowHistory;
+  readonly hub: StreamHub;
+  readonly windowMs: number;
+  readonly publicDir: string;
+  readonly corsOrigins: readonly string[];
+  readonly apiRateLimit: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+const ROUTES = new Set(['/api/windows', '/api/stream', '/healthz', '/metrics']);
+// Bundles carry a content hash in their names (page-abc123.js), so they never change in place.
+const HASHED = /-[A-Z0-9]{8}\.(js|css)$/;
+
+export function createApp(o: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      const route = ROUTES.has(req.path) ? req.path : req.path.startsWith('/api/') ? 'api_other' : 'static';
+      o.metrics.web.requests.inc({ route, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use(securityHeaders());
+
+  app.get('/healthz', async (_req, res) => {
+    const redis = await ping(o.redis);
+    const ok = redis && o.hub.subscribed;
+    res.status(ok ? 200 : 503).set('cache-control', 'no-store').json({ ok, redis: redis ? 'up' : 'down', subscribed: o.hub.subscribed, streamClients: o.hub.size });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.set('content-type', o.metrics.registry.contentType).set('cache-control', 'no-store').send(await o.metrics.registry.metrics());
+  });
+
+  const api = express.Router();
+  if (o.corsOrigins.length > 0) api.use(cors(o.corsOrigins));
+  api.use(apiRateLimit(o.apiRateLimit));
+  api.get('/windows', async (req, res) => {
+    const now = Date.now();
+    const query = parseWindowQuery(req.query as Record<string, unknown>, now);
+    if (o.redis.status !== 'ready') throw new RedisUnavailable();
+    const timer = o.metrics.web.historyDuration.startTimer();
+    const page = await o.history.range(query).catch((error: unknown) => {
+      throw o.redis.status === 'ready' ? error : new RedisUnavailable();
+    });
+    timer();
+    const body: WindowsResponse = {
+      from: new Date(query.from).toISOString(),
+      to: new Date(query.to).toISOString(),
+      limit: query.limit,
+      windowMs: o.windowMs,
+      truncated: page.truncated,
+      windows: page.windows.map((w) => ({ ...w, startTime: new Date(w.start).toISOString(), endTime: new Date(w.end).toISOString() })),
+    };
+    res.set('cache-control', 'no-store').json(body);
+  });
+  api.get('/stream', (req, res) => {
+    const fromQuery = typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined;
+    o.hub.connect(req, res, req.get('last-event-id') ?? fromQuery);
+  });
+  api.use((_req, res) => {
+    res.status(404).json({ error: 'no such endpoint: try /api/windows or /api/stream' });
+  });
+  app.use('/api', api);
+
+  app.use(
+    express.static(o.publicDir, {
+      index: 'index.html',
+      setHeaders: (res, path) => {
+        res.setHeader('cache-control', HASHED.test(basename(path)) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    }),
+  );
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof QueryError) {
+      res.status(400).json({ error: error.message, parameter: error.parameter });
+    } else if (error instanceof RedisUnavailable) {
+      res.status(503).set('retry-after', '2').json({ error: 'Redis is unreachable; retry shortly' });
+    } else {
+      o.log.error({ err: error }, 'request failed');
+      o.metrics.errors.inc({ stage: 'web', type: 'request' });
+      res.status(500).json({ error: 'internal error' });
+    }
+  });
+  return app;
+}
+
+async function ping(redis: Redis): Promise<boolean> {
+  if (redis.status !== 'ready') return false;
+  try {
+    return (await Promise.race([redis.ping(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])) === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+/** Redis is down: the request may succeed later (503), it is not the server's bug (500). */
+class RedisUnavailable extends Error {}

@@ -1,0 +1,51 @@
+/** Reads windows from Redis for the history API and the stream's snapshot on connect. */
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../core/keys.js';
+import { type WindowSnapshot, snapshotFromHash } from '../core/window-snapshot.js';
+import type { WindowQuery } from './window-query.js';
+
+export interface WindowPage {
+  /** Windows in the range, oldest first, at most `limit`: the latest ones when there are more. */
+  readonly windows: WindowSnapshot[];
+  /** Whether the range holds older windows than those returned. */
+  readonly truncated: boolean;
+}
+
+export class WindowHistory {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly windowMs: number,
+  ) {}
+
+  /** The latest `limit` windows whose start lies in `[from, to]`: one index read, one pipeline of reads. */
+  async range(query: WindowQuery): Promise<WindowPage> {
+    // One more than asked tells whether the range was cut.
+    const starts = await this.redis.zrange(this.keys.windows, String(query.to), String(query.from), 'BYSCORE', 'REV', 'LIMIT', 0, query.limit + 1);
+    const truncated = starts.length > query.limit;
+    const wanted = starts.slice(0, query.limit).map(Number).reverse();
+    return { windows: await this.read(wanted), truncated };
+  }
+
+  /** The newest window that has started by `now`, if any. */
+  async latest(now: number): Promise<WindowSnapshot | undefined> {
+    const [start] = await this.redis.zrange(this.keys.windows, String(now), '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1);
+    if (start === undefined) return undefined;
+    return (await this.read([Number(start)]))[0];
+  }
+
+  private async read(starts: readonly number[]): Promise<WindowSnapshot[]> {
+    if (starts.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const start of starts) pipeline.hgetall(this.keys.window(start));
+    const replies = (await pipeline.exec()) ?? [];
+    const windows: WindowSnapshot[] = [];
+    replies.forEach(([error, hash], i) => {
+      if (error) throw error;
+      const fields = hash as Record<string, string>;
+      // A window past its retention may linger in the index until the ticker trims it.
+      if (Object.keys(fields).length > 0) windows.push(snapshotFromHash(starts[i]!, this.windowMs, fields));
+    });
+    return windows;
+  }
+}

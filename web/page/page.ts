@@ -1,0 +1,137 @@
+/**
+ * The live page: loads the recent windows, follows the live stream, and redraws the charts and
+ * the current window's totals. Everything shown is set as text, never as HTML.
+ */
+import type { HelloEvent, StatusEvent, WindowSnapshot } from '../api-types.js';
+import { OrdersLine, type Slot, StackedBars } from './charts.js';
+import { HistoryError, fetchWindows } from './history-api.js';
+import { type ConnectionState, LiveStream } from './live-stream.js';
+import { type Dimension, WindowStore, windowSlots } from './window-store.js';
+
+/** Windows shown, as the original page did. */
+const WINDOWS_SHOWN = 20;
+const HISTORY_RETRY_MS = 3000;
+
+function element<T extends HTMLElement = HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`page is missing #${id}`);
+  return found as T;
+}
+
+const store = new WindowStore(WINDOWS_SHOWN * 3);
+let windowMs = 10_000;
+let dimension: Dimension = 'age';
+let redisDown = false;
+let historyFailed = false;
+let connection: ConnectionState = 'connecting';
+let historyTimer: ReturnType<typeof setTimeout> | undefined;
+let historyLoad: AbortController | undefined;
+
+const bars = new StackedBars(element('chart'), element('legend'));
+const orders = new OrdersLine(element('line'));
+const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+const number = new Intl.NumberFormat();
+
+function render(): void {
+  const windows = store.list();
+  const latest = store.latest();
+  const byStart = new Map(windows.map((w) => [w.start, w]));
+  const slots: Slot[] = windowSlots(latest?.start, Date.now(), windowMs, WINDOWS_SHOWN).map((start) => ({ start, window: byStart.get(start) }));
+  element('empty').hidden = slots.some((s) => s.window !== undefined);
+  bars.render(slots, dimension);
+  orders.render(slots);
+  renderTotals(latest);
+  renderState();
+}
+
+function renderTotals(w: WindowSnapshot | undefined): void {
+  element('totals-window').textContent = w ? `${time.format(w.start)}–${time.format(w.end)}${w.final ? ' · closed' : ' · open'}` : '–';
+  element('totals-orders').textContent = number.format(w?.orders ?? 0);
+  element('totals-drinks').textContent = number.format(w?.drinks ?? 0);
+  element('totals-late').textContent = number.format(w?.late ?? 0);
+  const top = w ? Object.entries(w.coffee).sort((a, b) => b[1] - a[1])[0] : undefined;
+  element('totals-top').textContent = top && top[1] > 0 ? `${top[0]} (${number.format(top[1])})` : '–';
+}
+
+function renderState(): void {
+  const badge = element('connection');
+  const state = connection === 'live' && redisDown ? 'redis-down' : connection;
+  badge.dataset.state = state;
+  badge.textContent = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', 'redis-down': 'Redis unreachable' }[state];
+  const notice = element('notice');
+  const text = redisDown
+    ? 'The server cannot reach Redis: showing the last known windows; updates resume when it is back.'
+    : historyFailed
+      ? 'Could not load the recent windows; retrying.'
+      : '';
+  notice.textContent = text;
+  notice.hidden = text === '';
+}
+
+let scheduled = false;
+/** Coalesces bursts of updates (a tick publishes several windows) into one redraw. */
+function scheduleRender(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setTimeout(() => {
+    scheduled = false;
+    render();
+  }, 30);
+}
+
+async function loadHistory(): Promise<void> {
+  clearTimeout(historyTimer);
+  historyLoad?.abort();
+  const load = (historyLoad = new AbortController());
+  try {
+    const page = await fetchWindows(WINDOWS_SHOWN, load.signal);
+    windowMs = page.windowMs;
+    for (const w of page.windows) store.put(w);
+    historyFailed = false;
+  } catch (error) {
+    if (load.signal.aborted) return;
+    if (error instanceof HistoryError && error.status === 503) redisDown = true;
+    else historyFailed = true;
+    historyTimer = setTimeout(() => void loadHistory(), HISTORY_RETRY_MS);
+  }
+  scheduleRender();
+}
+
+const live = new LiveStream('api/stream', {
+  onHello(hello: HelloEvent) {
+    windowMs = hello.windowMs;
+    redisDown = hello.redis === 'down';
+    // Resumed streams replay what was missed; otherwise the history fills the hole.
+    if (!hello.resumed) void loadHistory();
+    scheduleRender();
+  },
+  onWindow(w: WindowSnapshot) {
+    if (store.put(w)) scheduleRender();
+  },
+  onStatus(status: StatusEvent) {
+    redisDown = status.redis === 'down';
+    // Windows published while the server's subscription was down were never relayed.
+    if (!redisDown) void loadHistory();
+    scheduleRender();
+  },
+  onState(state: ConnectionState) {
+    connection = state;
+    renderState();
+  },
+});
+
+for (const button of document.querySelectorAll<HTMLButtonElement>('button[data-dimension]')) {
+  button.addEventListener('click', () => {
+    dimension = button.dataset.dimension as Dimension;
+    for (const other of document.querySelectorAll<HTMLButtonElement>('button[data-dimension]')) {
+      other.setAttribute('aria-pressed', String(other === button));
+    }
+    render();
+  });
+}
+
+new ResizeObserver(() => scheduleRender()).observe(element('chart'));
+// Time moves on when no orders come: keep the axis on the current window.
+setInterval(() => scheduleRender(), 1000);
+render();
+live.open();

@@ -1,0 +1,193 @@
+/**
+ * The live stream: one Redis subscription to the stats channel per process, relayed to every
+ * connected client as Server-Sent Events.
+ *
+ * Each relayed window gets an id `<epoch>.<sequence>`; the last {@link StreamHubOptions.replaySize}
+ * events are kept so a client that reconnects with `Last-Event-ID` gets exactly what it missed.
+ * A client that cannot be resumed (another server process, or too far behind) is told so in its
+ * `hello` event and refetches the history; every new client gets the current window first.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
+import { Backoff, sleep } from '../core/backoff.js';
+import { once } from '../core/lifecycle.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { connectRedis } from '../core/redis.js';
+import { type HelloEvent, STREAM_EVENTS, type StatusEvent, type WindowSnapshot } from './api-types.js';
+import type { WindowHistory } from './history.js';
+import { SseClient } from './sse-client.js';
+import { formatEventId, parseEventId, sseComment, sseFrame, sseRetry } from './sse.js';
+
+export interface StreamHubOptions {
+  /** A connection of its own: a subscribed connection can do nothing else. */
+  readonly subscriber: Redis;
+  readonly channel: string;
+  readonly history: WindowHistory;
+  readonly windowMs: number;
+  /** Unsent bytes one client may have queued before it is dropped. */
+  readonly bufferBytes: number;
+  readonly heartbeatMs: number;
+  readonly maxClients: number;
+  /** Events kept for resuming clients. @defaultValue 1024 */
+  readonly replaySize?: number;
+  /** What EventSource waits before reconnecting. @defaultValue 1000 */
+  readonly retryMs?: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+interface Relayed {
+  readonly seq: number;
+  readonly frame: string;
+}
+
+export class StreamHub {
+  // Ids of another process (a restarted server) never match, so its clients refetch history.
+  private readonly epoch = Date.now().toString(36);
+  private seq = 0;
+  private readonly replay: Relayed[] = [];
+  private readonly clients = new Set<SseClient>();
+  private readonly stopping = new AbortController();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private subscribing: Promise<void> | undefined;
+  private redisUp = false;
+
+  constructor(private readonly options: StreamHubOptions) {}
+
+  /** Number of connected clients. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Whether the subscription is live. */
+  get subscribed(): boolean {
+    return this.redisUp;
+  }
+
+  /** Subscribes (retrying in the background until Redis answers) and starts the heartbeat. */
+  start(): void {
+    const { subscriber, log } = this.options;
+    if (this.subscribing) return;
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel === this.options.channel) this.relay(text);
+    });
+    subscriber.on('ready', () => this.setRedis(true));
+    subscriber.on('close', () => this.setRedis(false));
+    this.subscribing = this.subscribe().catch((error: unknown) => log.error({ err: error }, 'live stream cannot subscribe'));
+    this.heartbeat = setInterval(() => this.broadcast(sseComment(String(Date.now()))), this.options.heartbeatMs);
+  }
+
+  /** Serves one `GET /api/stream` request until the client leaves or the hub closes. */
+  connect(req: IncomingMessage, res: ServerResponse, lastEventId: string | undefined): void {
+    const { metrics, log } = this.options;
+    if (this.stopping.signal.aborted || this.clients.size >= this.options.maxClients) {
+      metrics.web.droppedClients.inc({ reason: 'full' });
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ error: 'too many live-stream clients; retry later' }));
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store, no-transform',
+      connection: 'keep-alive',
+      // Nginx and similar proxies would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    req.socket.setNoDelay(true);
+    const client = new SseClient(res, this.options.bufferBytes, (reason) => {
+      metrics.web.droppedClients.inc({ reason });
+      log.info({ reason, clients: this.clients.size - 1 }, 'live-stream client dropped');
+    });
+    this.clients.add(client);
+    metrics.web.streamClients.set(this.clients.size);
+    res.on('close', () => {
+      this.clients.delete(client);
+      metrics.web.streamClients.set(this.clients.size);
+    });
+
+    const missed = this.missedSince(lastEventId);
+    const hello = (resumed: boolean) =>
+      sseRetry(this.options.retryMs ?? 1000) +
+      sseFrame(STREAM_EVENTS.hello, { resumed, windowMs: this.options.windowMs, redis: this.redisUp ? 'up' : 'down' } satisfies HelloEvent);
+    if (missed) {
+      client.release(hello(true) + missed.map((e) => e.frame).join(''));
+      return;
+    }
+    // Live events wait behind the snapshot, so the client sees its window change in order.
+    const asOf = formatEventId({ epoch: this.epoch, seq: this.seq });
+    this.options.history.latest(Date.now()).then(
+      (snapshot) => client.release(hello(false) + (snapshot ? sseFrame(STREAM_EVENTS.window, snapshot, asOf) : '')),
+      () => client.release(hello(false)),
+    );
+  }
+
+  /** Ends every stream and the subscription. Idempotent. */
+  readonly close = once(async () => {
+    this.stopping.abort();
+    clearInterval(this.heartbeat);
+    for (const client of this.clients) client.end();
+    this.clients.clear();
+    this.options.metrics.web.streamClients.set(0);
+    await this.subscribing;
+  });
+
+  /** Events after `lastEventId`, or undefined when that id cannot be resumed from here. */
+  private missedSince(lastEventId: string | undefined): Relayed[] | undefined {
+    const id = parseEventId(lastEventId);
+    if (!id || id.epoch !== this.epoch || id.seq > this.seq) return undefined;
+    const oldest = this.replay[0]?.seq ?? this.seq + 1;
+    if (id.seq < oldest - 1) return undefined;
+    return this.replay.filter((e) => e.seq > id.seq);
+  }
+
+  private relay(text: string): void {
+    let snapshot: WindowSnapshot;
+    try {
+      snapshot = JSON.parse(text) as WindowSnapshot;
+    } catch {
+      this.options.log.warn({ channel: this.options.channel }, 'ignored a stats message that is not JSON');
+      return;
+    }
+    if (typeof snapshot !== 'object' || snapshot === null || !Number.isFinite(snapshot.start)) {
+      this.options.log.warn({ channel: this.options.channel }, 'ignored a stats message that is not a window');
+      return;
+    }
+    const seq = ++this.seq;
+    const frame = sseFrame(STREAM_EVENTS.window, snapshot, formatEventId({ epoch: this.epoch, seq }));
+    this.replay.push({ seq, frame });
+    if (this.replay.length > (this.options.replaySize ?? 1024)) this.replay.shift();
+    this.options.metrics.web.streamMessages.inc();
+    this.broadcast(frame);
+  }
+
+  private broadcast(frame: string): void {
+    for (const client of this.clients) client.send(frame);
+  }
+
+  private setRedis(up: boolean): void {
+    if (up === this.redisUp) return;
+    this.redisUp = up;
+    // Windows published while the subscription was down are lost; clients refetch on `up`.
+    this.broadcast(sseFrame(STREAM_EVENTS.status, { redis: up ? 'up' : 'down' } satisfies StatusEvent));
+  }
+
+  private async subscribe(): Promise<void> {
+    const { subscriber, channel, log } = this.options;
+    const backoff = new Backoff();
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      try {
+        await connectRedis(subscriber, signal);
+        // ioredis subscribes again by itself after every reconnect (autoResubscribe).
+        await subscriber.subscribe(channel);
+        log.info({ channel }, 'live stream subscribed');
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        log.warn({ err: (error as Error).message }, 'live stream cannot subscribe yet; retrying');
+        await sleep(backoff.next(), signal);
+      }
+    }
+  }
+}

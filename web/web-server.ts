@@ -1,0 +1,110 @@
+/** `crema serve` as a stage: the HTTP server around the app and the stream hub. */
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import type { Stage } from '../core/stage.js';
+import { once } from '../core/lifecycle.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { RedisKeys } from '../core/keys.js';
+import { connectRedis } from '../core/redis.js';
+import { createApp } from './app.js';
+import { WindowHistory } from './history.js';
+import { StreamHub } from './stream-hub.js';
+
+export interface WebServerOptions {
+  /** Commands: history reads and health. */
+  readonly redis: Redis;
+  /** The stats subscription (a subscribed connection can do nothing else). */
+  readonly subscriber: Redis;
+  readonly keys: RedisKeys;
+  readonly windowMs: number;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly publicDir: string;
+  readonly corsOrigins: readonly string[];
+  readonly apiRateLimit: number;
+  readonly streamMaxClients: number;
+  readonly streamBufferBytes: number;
+  readonly heartbeatMs: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+export class WebServer implements Stage {
+  readonly hub: StreamHub;
+  private readonly server: Server;
+  private readonly stopping = new AbortController();
+  private listening: Promise<AddressInfo> | undefined;
+  private stopped: Promise<void> | undefined;
+  private resolveStopped: (() => void) | undefined;
+
+  constructor(private readonly options: WebServerOptions) {
+    const history = new WindowHistory(options.redis, options.keys, options.windowMs);
+    this.hub = new StreamHub({
+      subscriber: options.subscriber,
+      channel: options.keys.statsChannel,
+      history,
+      windowMs: options.windowMs,
+      bufferBytes: options.streamBufferBytes,
+      heartbeatMs: options.heartbeatMs,
+      maxClients: options.streamMaxClients,
+      log: options.log,
+      metrics: options.metrics,
+    });
+    const app = createApp({ ...options, history, hub: this.hub });
+    this.server = createServer(app);
+  }
+
+  /** Starts listening (and connecting to Redis in the background); resolves with the address. Idempotent. */
+  listen(): Promise<AddressInfo> {
+    this.listening ??= (async () => {
+      const { redis, host, port, log } = this.options;
+      // The page is served while Redis is down; it shows the outage instead of failing to load.
+      connectRedis(redis, this.stopping.signal).catch(() => {});
+      this.hub.start();
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(port, host, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = this.server.address() as AddressInfo;
+      log.info({ url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` }, 'serving the live page');
+      return address;
+    })();
+    return this.listening;
+  }
+
+  /** The URL of the page, once listening. */
+  async url(): Promise<string> {
+    const { port } = await this.listen();
+    const host = this.options.host === '0.0.0.0' ? '127.0.0.1' : this.options.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** Serves until closed. */
+  async start(): Promise<void> {
+    this.stopped ??= new Promise((resolve) => {
+      this.resolveStopped = resolve;
+    });
+    await this.listen();
+    await this.stopped;
+  }
+
+  /** Ends the streams, stops listening, closes open connections. Idempotent. */
+  readonly close = once(async () => {
+    this.stopping.abort();
+    await this.hub.close();
+    if (this.listening) {
+      await this.listening.catch(() => {});
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeAllConnections();
+      });
+    }
+    this.resolveStopped?.();
+  });
+}
