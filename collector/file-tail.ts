@@ -4,6 +4,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { EnvelopeFramer } from '../core/envelope.js';
+import { EnvelopeBatch } from './envelope-batch.js';
 import { type FileIdentity, fileKey } from './file-identity.js';
 import { LineSplitter, type LineSink } from './line-splitter.js';
 import { type Position, formatPosition } from './position.js';
@@ -16,7 +17,7 @@ export interface Batch {
   /** Position after the batch. */
   readonly next: string;
   readonly nextPosition: Position;
-  readonly envelopes: readonly string[];
+  readonly envelopes: readonly Buffer[];
   /** Bytes of the file the batch covers. */
   readonly bytes: number;
 }
@@ -72,11 +73,11 @@ export class FileTail {
 
   /** Reads the next batch of at most `maxLines` envelopes; undefined when no whole line is new. */
   async nextBatch(maxLines: number, now: number): Promise<Batch | undefined> {
-    const envelopes: string[] = [];
+    const batch = new EnvelopeBatch();
     const framer = this.framer;
     const sink: LineSink = {
-      line: (offset, text) => envelopes.push(framer.frame(offset, now, text)),
-      oversize: (offset, head, bytes) => envelopes.push(framer.frameOversize(offset, now, head, bytes)),
+      line: (offset, buffer, start, end) => batch.add(framer.header(offset, now), buffer, start, end),
+      oversize: (offset, head, bytes) => batch.add(framer.oversizeHeader(offset, now, bytes), head, 0, head.length),
     };
     let emitted = this.splitter.drain(sink, maxLines);
     while (emitted < maxLines) {
@@ -88,7 +89,7 @@ export class FileTail {
       emitted += this.splitter.drain(sink, maxLines - emitted);
     }
     if (emitted === 0) return undefined;
-    return this.batch(envelopes, { generation: this.framed.generation, offset: this.splitter.consumedOffset });
+    return this.batch(batch.envelopes(), { generation: this.framed.generation, offset: this.splitter.consumedOffset });
   }
 
   /**
@@ -132,7 +133,7 @@ export class FileTail {
     await this.handle.close();
   }
 
-  private batch(envelopes: string[], next: Position): Batch {
+  private batch(envelopes: Buffer[], next: Position): Batch {
     const expected = this.framed;
     this.framed = next;
     return {

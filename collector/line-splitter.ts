@@ -8,10 +8,13 @@
 export const OVERSIZE_HEAD_BYTES = 4096;
 
 export interface LineSink {
-  /** A whole line (without its newline or a trailing carriage return) starting at `offset`. */
-  line(offset: number, text: string): void;
-  /** A line of `bytes` bytes (newline excluded) over the maximum, starting at `offset`. */
-  oversize(offset: number, head: string, bytes: number): void;
+  /**
+   * A whole line starting at file `offset`: bytes `start`…`end` of `buffer` (without its newline
+   * or a trailing carriage return). The bytes are valid only during the call.
+   */
+  line(offset: number, buffer: Buffer, start: number, end: number): void;
+  /** A line of `bytes` bytes (newline excluded) over the maximum, starting at `offset`; `head` holds its first bytes. */
+  oversize(offset: number, head: Buffer, bytes: number): void;
 }
 
 export class LineSplitter {
@@ -21,7 +24,7 @@ export class LineSplitter {
   private start = 0;
   private end = 0;
   /** An oversize line being skipped: where it started, its head, and bytes seen so far. */
-  private skipping: { offset: number; head: string; bytes: number } | undefined;
+  private skipping: { offset: number; head: Buffer; bytes: number } | undefined;
 
   constructor(
     private readonly maxLineBytes: number,
@@ -64,7 +67,7 @@ export class LineSplitter {
         sink.oversize(this.base + this.start, this.head(this.start, newline), newline - this.start);
       } else {
         const stop = newline > this.start && buffer[newline - 1] === 13 ? newline - 1 : newline;
-        sink.line(this.base + this.start, buffer.toString('utf8', this.start, stop));
+        sink.line(this.base + this.start, buffer, this.start, stop);
       }
       emitted++;
       this.start = newline + 1;
@@ -100,7 +103,7 @@ export class LineSplitter {
     }
   }
 
-  private head(from: number, to: number): string {
-    return this.buffer.toString('utf8', from, Math.min(to, from + OVERSIZE_HEAD_BYTES));
+  private head(from: number, to: number): Buffer {
+    return Buffer.from(this.buffer.subarray(from, Math.min(to, from + OVERSIZE_HEAD_BYTES)));
   }
 }

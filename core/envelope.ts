@@ -1,9 +1,17 @@
 /**
- * The envelope: one element of the queue. The collector frames a raw line into it,
- * the processor parses it back. Field `line` stays last so framing is a string concat.
+ * The envelope: one element of the queue. The collector frames a raw line into it, the
+ * processor parses it back.
+ *
+ * Layout: a one-line JSON header, a newline, then the line's bytes exactly as read:
+ *
+ *     {"v":2,"host":"shop-1","source":"/data/orders.jsonl","id":"3f0c…a1.0:1834","ingestedAt":1795304356789}
+ *     {"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Americano"]}
+ *
+ * The line is never escaped or re-encoded: framing copies bytes, and parsing reads a small header.
+ * (A line holds no newline, so the first newline always ends the header.)
  */
 
-export const ENVELOPE_VERSION = 1;
+export const ENVELOPE_VERSION = 2;
 
 export interface Envelope {
   /** Format version. */
@@ -27,45 +35,60 @@ export function envelopeId(fileKey: string, offset: number): string {
   return `${fileKey}:${offset}`;
 }
 
-/** Frames lines of one file; precomputes the constant part of every envelope. */
+/** Builds the headers of one file's envelopes; the constant part is encoded once. */
 export class EnvelopeFramer {
   private readonly head: string;
 
   constructor(host: string, source: string, fileKey: string) {
+    // Ends inside the id string: `…,"id":"<fileKey>:` — the offset completes it.
     this.head = `{"v":${ENVELOPE_VERSION},"host":${JSON.stringify(host)},"source":${JSON.stringify(source)},"id":${JSON.stringify(`${fileKey}:`).slice(0, -1)}`;
   }
 
-  /** Envelope for a whole line that starts at byte `offset`. */
-  frame(offset: number, ingestedAt: number, line: string): string {
-    return `${this.head}${offset}","ingestedAt":${ingestedAt},"line":${JSON.stringify(line)}}`;
+  /** Header (with its newline) of the line that starts at byte `offset`. */
+  header(offset: number, ingestedAt: number): string {
+    return `${this.head}${offset}","ingestedAt":${ingestedAt}}\n`;
   }
 
-  /** Envelope for a line longer than allowed: keeps its head and its real length. */
-  frameOversize(offset: number, ingestedAt: number, head: string, bytes: number): string {
-    return `${this.head}${offset}","ingestedAt":${ingestedAt},"oversize":${bytes},"line":${JSON.stringify(head)}}`;
+  /** Header of a line longer than allowed, whose head follows; `bytes` is its real length. */
+  oversizeHeader(offset: number, ingestedAt: number, bytes: number): string {
+    return `${this.head}${offset}","ingestedAt":${ingestedAt},"oversize":${bytes}}\n`;
+  }
+
+  /** A whole envelope as a string (tests and tools; the collector writes bytes). */
+  frame(offset: number, ingestedAt: number, line: string): string {
+    return this.header(offset, ingestedAt) + line;
   }
 }
 
 /** Parses a queue element; returns undefined if it is not a well-formed envelope. */
 export function parseEnvelope(raw: string): Envelope | undefined {
-  let value: unknown;
+  const newline = raw.indexOf('\n');
+  if (newline === -1) return undefined;
+  let header: unknown;
   try {
-    value = JSON.parse(raw);
+    header = JSON.parse(raw.slice(0, newline));
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const e = value as Record<string, unknown>;
+  if (typeof header !== 'object' || header === null) return undefined;
+  const h = header as Record<string, unknown>;
   if (
-    e.v !== ENVELOPE_VERSION ||
-    typeof e.id !== 'string' ||
-    typeof e.host !== 'string' ||
-    typeof e.source !== 'string' ||
-    typeof e.ingestedAt !== 'number' ||
-    typeof e.line !== 'string' ||
-    (e.oversize !== undefined && typeof e.oversize !== 'number')
+    h.v !== ENVELOPE_VERSION ||
+    typeof h.id !== 'string' ||
+    typeof h.host !== 'string' ||
+    typeof h.source !== 'string' ||
+    typeof h.ingestedAt !== 'number' ||
+    (h.oversize !== undefined && typeof h.oversize !== 'number')
   ) {
     return undefined;
   }
-  return e as unknown as Envelope;
+  return {
+    v: h.v,
+    id: h.id,
+    host: h.host,
+    source: h.source,
+    ingestedAt: h.ingestedAt,
+    ...(h.oversize === undefined ? {} : { oversize: h.oversize }),
+    line: raw.slice(newline + 1),
+  };
 }

@@ -24,10 +24,10 @@ export class ConsumerLease {
     return this.currentToken;
   }
 
-  /** Takes the lease with a new token; returns envelopes left claimed under this name. */
-  async acquire(): Promise<number> {
+  /** Takes the lease with a new token. */
+  async acquire(): Promise<void> {
     const token = randomUUID();
-    const pending = await this.redis.acquireLease(
+    await this.redis.acquireLease(
       this.keys.lease(this.consumer),
       this.keys.consumers,
       this.keys.processing(this.consumer),
@@ -37,7 +37,6 @@ export class ConsumerLease {
     );
     this.currentToken = token;
     this.startHeartbeat();
-    return pending;
   }
 
   /** Gives the lease up; an uncommitted batch stays claimed until recovered. */

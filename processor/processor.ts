@@ -82,24 +82,37 @@ export class Processor {
     const backoff = new Backoff();
     let idleMs = 1;
     let needLease = true;
+    // The next batch, claimed while the current one is counted so that Redis and counting overlap.
+    let prefetched: Promise<string[]> | undefined;
     while (!this.stopped) {
       try {
+        let batch: string[];
         if (needLease) {
+          prefetched = undefined;
           await connectRedis(this.options.redis, this.stopping.signal);
-          const pending = await this.lease.acquire();
+          await this.lease.acquire();
           needLease = false;
-          log.info({ consumer, pending }, pending > 0 ? 'lease taken: recounting the batch left uncommitted' : 'lease taken: processing');
           this.startBackgroundWork();
-        }
-        const processed = await this.processOneBatch();
-        backoff.reset();
-        if (processed > 0) {
-          idleMs = 1;
+          batch = await this.claim('resume');
+          log.info({ consumer, pending: batch.length }, batch.length > 0 ? 'lease taken: recounting envelopes claimed earlier and not committed' : 'lease taken: processing');
         } else {
+          batch = await (prefetched ?? this.claim('next'));
+          prefetched = undefined;
+        }
+        backoff.reset();
+        if (batch.length === 0) {
           await sleep(idleMs, this.stopping.signal);
           idleMs = Math.min(IDLE_MAX_MS, idleMs * 2);
+          continue;
         }
+        idleMs = 1;
+        if (!this.stopped) {
+          prefetched = this.claim('next');
+          prefetched.catch(() => {}); // its failure surfaces where it is awaited
+        }
+        await this.countAndCommit(batch);
       } catch (error) {
+        prefetched = undefined;
         if (this.stopped) break;
         this.options.metrics.errors.inc({ stage: 'processor', type: errorType(error) });
         if (error instanceof LeaseLostError) {
@@ -109,28 +122,36 @@ export class Processor {
           log.warn({ consumer, err: (error as Error).message }, 'processing failed; retrying with backoff');
           await sleep(backoff.next(), this.stopping.signal);
         }
-        // A new token: whatever this processor had claimed is recounted under it, or by others.
+        // A new lease: whatever this processor had claimed is recounted under it, or by others.
         needLease = true;
+      }
+    }
+    // A batch claimed before the stop is committed too, so that nothing is left for recovery.
+    if (prefetched) {
+      try {
+        const batch = await prefetched;
+        if (batch.length > 0) await this.countAndCommit(batch);
+      } catch (error) {
+        log.warn({ consumer, err: (error as Error).message }, 'could not commit the last claimed batch; it will be recounted');
       }
     }
   }
 
-  /** Claims, counts and commits one batch; returns how many envelopes it committed. */
-  private async processOneBatch(): Promise<number> {
-    const { redis, keys, consumer, batchSize, leaseMs, windowMs, retentionMs, metrics, log } = this.options;
-    const processing = keys.processing(consumer);
-    const lease = keys.lease(consumer);
-    const [code, envelopes = []] = await redis.claimBatch(keys.queue, processing, lease, this.lease.token, batchSize, leaseMs);
+  private async claim(mode: 'resume' | 'next'): Promise<string[]> {
+    const { redis, keys, consumer, batchSize, leaseMs } = this.options;
+    const [code, envelopes = []] = await redis.claimBatch(keys.queue, keys.processing(consumer), keys.lease(consumer), this.lease.token, batchSize, leaseMs, mode);
     if (code === ScriptCode.LeaseLost) throw this.lease.lost();
-    if (envelopes.length === 0) return 0;
-    if (code === 1) log.info({ consumer, envelopes: envelopes.length }, 'recounting a batch claimed earlier and not committed');
+    return envelopes;
+  }
 
-    const now = Date.now();
-    const counts = this.counter.count(envelopes, now);
+  /** Counts a claimed batch and commits it with one fenced script. */
+  private async countAndCommit(envelopes: readonly string[]): Promise<void> {
+    const { redis, keys, consumer, leaseMs, windowMs, retentionMs, metrics } = this.options;
+    const counts = this.counter.count(envelopes, Date.now());
     const commitStarted = performance.now();
     const [commitCode, late = 0] = await redis.commitBatch(
-      lease,
-      processing,
+      keys.lease(consumer),
+      keys.processing(consumer),
       keys.windows,
       keys.open,
       keys.dirty,
@@ -141,6 +162,7 @@ export class Processor {
       keys.windowPrefix,
       windowMs,
       retentionMs,
+      envelopes.length,
       ...commitArguments(counts),
     );
     if (commitCode === ScriptCode.LeaseLost) throw this.lease.lost();
@@ -156,7 +178,6 @@ export class Processor {
     if (Number.isFinite(counts.oldestIngestedAt)) {
       metrics.processor.latency.observe(Math.max(0, committedAt - counts.oldestIngestedAt) / 1000);
     }
-    return envelopes.length;
   }
 
   /** The ticker and the recovery of dead consumers' batches. */

@@ -1,26 +1,28 @@
 --[[
-  Claims a batch for a consumer under its lease. If the consumer's processing list still holds
-  an uncommitted batch (a crash, or a commit whose answer was lost), that batch is returned
-  again instead, so it is counted by exactly one commit.
+  Claims envelopes for a consumer under its lease.
+
+  Mode `resume` (right after taking the lease) returns everything in the consumer's processing
+  list: batches claimed before and never committed (a crash, a commit whose answer was lost, a
+  lost lease), to be counted again, exactly once.
+  Mode `next` moves up to ARGV[2] envelopes from the queue to the end of the processing list and
+  returns them; the list may still hold the batch being committed (claims are prefetched).
 
   KEYS[1]  queue       list of envelopes
-  KEYS[2]  processing  the consumer's claimed batch
+  KEYS[2]  processing  the consumer's claimed envelopes, in claim order
   KEYS[3]  lease       the consumer's fencing token
   ARGV[1]  token
-  ARGV[2]  most envelopes to claim
+  ARGV[2]  most envelopes to claim (mode next)
   ARGV[3]  lease time (ms), renewed here
+  ARGV[4]  mode: resume | next
 
-  Returns {0, envelopes} for a new batch (empty when the queue is empty),
-          {1, envelopes} for a batch claimed before and not committed,
-          {-2} when the lease is not held with this token.
+  Returns {0, envelopes} (empty when there are none), or {-2} when the lease is not held with this token.
 ]]
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
   return {-2}
 end
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
-local pending = redis.call('LRANGE', KEYS[2], 0, -1)
-if #pending > 0 then
-  return {1, pending}
+if ARGV[4] == 'resume' then
+  return {0, redis.call('LRANGE', KEYS[2], 0, -1)}
 end
 local items = redis.call('LPOP', KEYS[1], ARGV[2])
 if not items then

@@ -1,7 +1,8 @@
 --[[
   Commits a claimed batch, fenced by the lease: adds the batch's counts to its windows, appends
-  its dead letters and empties the processing list, all or nothing. Counts that land in a window
-  already closed are also added to its `late` field, and the window is marked revised.
+  its dead letters and removes the batch (the first ARGV[6] envelopes) from the processing list,
+  all or nothing. Counts that land in a window already closed are also added to its `late`
+  field, and the window is marked revised.
 
   KEYS[1]  lease       the consumer's fencing token
   KEYS[2]  processing  the consumer's claimed batch
@@ -15,7 +16,8 @@
   ARGV[3]  window key prefix (a window's key is prefix .. start)
   ARGV[4]  window size (ms)
   ARGV[5]  retention (ms): a window expires this long after its end
-  ARGV[6]  number of dead letters D, followed by D dead letters (JSON)
+  ARGV[6]  envelopes in the batch (the first ones of the processing list)
+  ARGV[7]  number of dead letters D, followed by D dead letters (JSON)
   then, per window: start, orders in it, number of field pairs P, then P pairs (field, increment)
 
   Returns {0, late orders} on success, {-2} when the lease is not held with this token.
@@ -28,7 +30,8 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local prefix = ARGV[3]
 local windowMs = tonumber(ARGV[4])
 local retentionMs = tonumber(ARGV[5])
-local i = 6
+local batchSize = tonumber(ARGV[6])
+local i = 7
 local deadCount = tonumber(ARGV[i])
 i = i + 1
 if deadCount > 0 then
@@ -62,5 +65,5 @@ while i <= #ARGV do
   redis.call('PEXPIREAT', key, tonumber(start) + windowMs + retentionMs)
 end
 
-redis.call('DEL', KEYS[2])
+redis.call('LTRIM', KEYS[2], batchSize, -1)
 return {0, late}

@@ -2,6 +2,7 @@
 import { copyFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Collector } from '../../collector/collector.js';
+import { parseEnvelope } from '../../core/envelope.js';
 import { eventually } from '../support/eventually.js';
 import { LineWriter, rotate, tempDir } from '../support/files.js';
 import { expectExactlyOnce, lineNumbers, queuedEnvelopes } from '../support/queue.js';
@@ -49,7 +50,7 @@ describe('collector', () => {
     start([file]);
     await waitForQueue(2);
     const [first, second] = await queuedEnvelopes(t.client, t.keys.queue);
-    expect(first).toMatchObject({ v: 1, host: 'test-host', source: file, line: '{"n":0}' });
+    expect(first).toMatchObject({ v: 2, host: 'test-host', source: file, line: '{"n":0}' });
     expect(first!.id).toMatch(/^[0-9a-f]{16}\.0:0$/);
     expect(second).toMatchObject({ line: '{"n":1}', id: first!.id.replace(/:0$/, ':8') });
     expect(Date.now() - first!.ingestedAt).toBeLessThan(60_000);
@@ -222,8 +223,8 @@ describe('collector', () => {
       },
       { timeoutMs: 30_000, intervalMs: 100, message: 'the collector did not resume after the queue drained' },
     );
-    const envelopes = drained.map((d) => JSON.parse(d) as { line: string; id: string });
-    expect(new Set(envelopes.map((e) => e.id)).size).toBe(10_000);
+    const envelopes = drained.map((d) => parseEnvelope(d)!);
+    expectExactlyOnce(envelopes, 10_000);
   });
 
   it('follows several files at once', async () => {

@@ -124,7 +124,7 @@ describe('processor', () => {
     // A processor claims 200 envelopes and dies before committing.
     const dead = await t.connected('dead-processor');
     await dead.acquireLease(t.keys.lease('dead'), t.keys.consumers, t.keys.processing('dead'), 'tok', 1500, 'dead');
-    const [, claimed] = await dead.claimBatch(t.keys.queue, t.keys.processing('dead'), t.keys.lease('dead'), 'tok', 200, 1500);
+    const [, claimed] = await dead.claimBatch(t.keys.queue, t.keys.processing('dead'), t.keys.lease('dead'), 'tok', 200, 1500, 'next');
     expect(claimed).toHaveLength(200);
     start({ leaseMs: 2000 });
     await eventually(async () => (await t.client.exists(t.keys.processing('dead'))) === 0, { timeoutMs: 10_000, message: 'dead batch not recovered' });
@@ -138,12 +138,13 @@ describe('processor', () => {
     await enqueue(lines);
     const crashed = await t.connected('crashed');
     await crashed.acquireLease(t.keys.lease('p1'), t.keys.consumers, t.keys.processing('p1'), 'old', 60_000, 'p1');
-    await crashed.claimBatch(t.keys.queue, t.keys.processing('p1'), t.keys.lease('p1'), 'old', 120, 60_000);
+    await crashed.claimBatch(t.keys.queue, t.keys.processing('p1'), t.keys.lease('p1'), 'old', 120, 60_000, 'next');
+    await crashed.claimBatch(t.keys.queue, t.keys.processing('p1'), t.keys.lease('p1'), 'old', 60, 60_000, 'next');
     start({ consumer: 'p1', leaseMs: 60_000 });
     await drained();
     await expectWindowsToMatch(lines);
     // The old holder's token no longer commits anything.
-    const [code] = await crashed.claimBatch(t.keys.queue, t.keys.processing('p1'), t.keys.lease('p1'), 'old', 1, 60_000);
+    const [code] = await crashed.claimBatch(t.keys.queue, t.keys.processing('p1'), t.keys.lease('p1'), 'old', 1, 60_000, 'next');
     expect(code).toBe(-2);
   });
 

@@ -30,20 +30,23 @@ describe('claim, commit and recovery', () => {
   const processing = (c: string) => t.keys.processing(c);
   const start = Math.floor(Date.now() / 10_000) * 10_000;
   const commitArgs = (token: string, ...rest: (string | number)[]) =>
-    [lease('p1'), processing('p1'), t.keys.windows, t.keys.open, t.keys.dirty, t.keys.dead, t.keys.changes, token, 10_000, t.keys.windowPrefix, 10_000, 86_400_000, ...rest] as const;
+    [lease('p1'), processing('p1'), t.keys.windows, t.keys.open, t.keys.dirty, t.keys.dead, t.keys.changes, token, 10_000, t.keys.windowPrefix, 10_000, 86_400_000, 2, ...rest] as const;
 
   it('commits a claimed batch once, fenced by the lease token', async () => {
-    await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3');
+    await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3', 'e4', 'e5');
     expect(await redis.acquireLease(lease('p1'), t.keys.consumers, processing('p1'), 'tok1', 10_000, 'p1')).toBe(0);
-    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000)).toEqual([0, ['e1', 'e2']]);
-    // Claiming again before committing returns the same batch: it is not counted twice.
-    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000)).toEqual([1, ['e1', 'e2']]);
+    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000, 'next')).toEqual([0, ['e1', 'e2']]);
+    // A prefetched claim appends the next batch behind the one not yet committed.
+    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000, 'next')).toEqual([0, ['e3', 'e4']]);
+    // After a restart, resume hands back everything claimed and not committed: counted once, again.
+    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000, 'resume')).toEqual([0, ['e1', 'e2', 'e3', 'e4']]);
     // A stale token can neither claim nor commit.
-    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'old', 2, 10_000)).toEqual([-2]);
+    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'old', 2, 10_000, 'next')).toEqual([-2]);
     expect(await redis.commitBatch(...commitArgs('old', 0, start, 2, 1, 'orders', 2))).toEqual([-2]);
     expect(await redis.commitBatch(...commitArgs('tok1', 1, '{"reason":"x"}', start, 2, 2, 'orders', 2, 'drinks', 5))).toEqual([0, 0]);
     expect(await t.client.hgetall(t.keys.window(start))).toEqual({ orders: '2', drinks: '5' });
-    expect(await t.client.llen(processing('p1'))).toBe(0);
+    // The commit removed exactly its batch, the first two envelopes.
+    expect(await t.client.lrange(processing('p1'), 0, -1)).toEqual(['e3', 'e4']);
     expect(await t.client.lrange(t.keys.dead, 0, -1)).toEqual(['{"reason":"x"}']);
     expect(await t.client.zrange(t.keys.open, '0', '-1')).toEqual([String(start)]);
     expect(await t.client.zrange(t.keys.windows, '0', '-1')).toEqual([String(start)]);
@@ -57,7 +60,7 @@ describe('claim, commit and recovery', () => {
   it('puts an expired consumer’s batch back at the head of the queue, in order', async () => {
     await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3', 'e4');
     await redis.acquireLease(lease('p1'), t.keys.consumers, processing('p1'), 'tok1', 10_000, 'p1');
-    await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000);
+    await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000, 'next');
     expect(await redis.recoverConsumers(t.keys.consumers, t.keys.queue, t.keys.processingPrefix, t.keys.leasePrefix)).toEqual([0, 0]);
     await t.client.del(lease('p1')); // the lease expires
     expect(await redis.recoverConsumers(t.keys.consumers, t.keys.queue, t.keys.processingPrefix, t.keys.leasePrefix)).toEqual([1, 2]);
@@ -83,7 +86,7 @@ describe('tick', () => {
     const openStart = now - W;
     await redis.acquireLease(t.keys.lease('p1'), t.keys.consumers, t.keys.processing('p1'), 'tok', 10_000, 'p1');
     const commit = (start: number, orders: number) =>
-      redis.commitBatch(t.keys.lease('p1'), t.keys.processing('p1'), t.keys.windows, t.keys.open, t.keys.dirty, t.keys.dead, t.keys.changes, 'tok', 10_000, t.keys.windowPrefix, W, 86_400_000, 0, start, orders, 1, 'orders', orders);
+      redis.commitBatch(t.keys.lease('p1'), t.keys.processing('p1'), t.keys.windows, t.keys.open, t.keys.dirty, t.keys.dead, t.keys.changes, 'tok', 10_000, t.keys.windowPrefix, W, 86_400_000, 0, 0, start, orders, 1, 'orders', orders);
     await commit(oldStart, 3);
     await commit(openStart, 1);
 

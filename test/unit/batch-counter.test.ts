@@ -47,7 +47,7 @@ describe('BatchCounter', () => {
 
   it('turns bad lines and bad envelopes into dead letters with reasons', () => {
     const counts = counter.count(
-      [framer.frame(7, T, '{"broken'), framer.frameOversize(9, T, 'xxxx', 2_097_152), 'garbage in the queue', framer.frame(12, T, 'z'.repeat(5000))],
+      [framer.frame(7, T, '{"broken'), framer.oversizeHeader(9, T, 2_097_152) + 'xxxx', 'garbage in the queue', framer.frame(12, T, 'z'.repeat(5000))],
       T + 1,
     );
     expect(counts.counted).toBe(0);

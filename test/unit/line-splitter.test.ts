@@ -8,8 +8,8 @@ function recorder(): { sink: LineSink; events: Event[] } {
   return {
     events,
     sink: {
-      line: (offset, text) => events.push({ kind: 'line', offset, text }),
-      oversize: (offset, head, bytes) => events.push({ kind: 'oversize', offset, head, bytes }),
+      line: (offset, buffer, start, end) => events.push({ kind: 'line', offset, text: buffer.toString('utf8', start, end) }),
+      oversize: (offset, head, bytes) => events.push({ kind: 'oversize', offset, head: head.toString(), bytes }),
     },
   };
 }
