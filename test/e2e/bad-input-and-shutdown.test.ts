@@ -4,28 +4,18 @@
  * no stage exits; then SIGTERM stops both cleanly.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { windowStart } from '../../core/windows.js';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
-import { tempDir } from '../support/files.js';
 import { countsOnly, expectedHash, expectedWindows, orderLines } from '../support/orders.js';
-import { type TestRedis, testRedis } from '../support/redis.js';
+import { useTestEnvironment } from '../support/fixtures.js';
 
 const W = 10_000;
-let t: TestRedis;
-let dir: ReturnType<typeof tempDir>;
-
-beforeEach(() => {
-  t = testRedis();
-  dir = tempDir();
-});
-afterEach(async () => {
-  await t.cleanup();
-  dir.remove();
-});
+const env = useTestEnvironment();
 
 it('dead-letters bad input with reasons, counts the rest once, and shuts down cleanly on SIGTERM', async () => {
+  const { redis: t, dir } = env;
   const file = dir.file('orders.jsonl');
   const good = orderLines(3000, { seed: 31, firstStart: windowStart(Date.now(), W) - 2 * W, windows: 3, windowMs: W });
   const bad: [Buffer, string][] = [

@@ -3,28 +3,18 @@
  * afterwards every line is in the queue exactly once (by envelope id).
  */
 import { writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
-import { tempDir } from '../support/files.js';
 import { expectExactlyOnce, queuedEnvelopes } from '../support/queue.js';
-import { type TestRedis, testRedis } from '../support/redis.js';
+import { useTestEnvironment } from '../support/fixtures.js';
 
 const LINES = 100_000;
 const KILLS = 12;
-let t: TestRedis;
-let dir: ReturnType<typeof tempDir>;
-
-beforeEach(() => {
-  t = testRedis();
-  dir = tempDir();
-});
-afterEach(async () => {
-  await t.cleanup();
-  dir.remove();
-});
+const env = useTestEnvironment();
 
 it(`loses and duplicates no line across ${KILLS} kill -9 of the collector`, async () => {
+  const { redis: t, dir } = env;
   const file = dir.file('orders.jsonl');
   let text = '';
   for (let n = 0; n < LINES; n++) text += `{"n":${n}}\n`;

@@ -3,30 +3,20 @@
  * afterwards every window's counts equal the truth computed from the file alone.
  */
 import { writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { windowStart } from '../../core/windows.js';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
-import { tempDir } from '../support/files.js';
 import { countsOnly, expectedHash, expectedWindows, orderLines } from '../support/orders.js';
-import { type TestRedis, testRedis } from '../support/redis.js';
+import { useTestEnvironment } from '../support/fixtures.js';
 
 const W = 10_000;
 const ORDERS = 60_000;
 const KILLS = 12;
-let t: TestRedis;
-let dir: ReturnType<typeof tempDir>;
-
-beforeEach(() => {
-  t = testRedis();
-  dir = tempDir();
-});
-afterEach(async () => {
-  await t.cleanup();
-  dir.remove();
-});
+const env = useTestEnvironment();
 
 it(`counts every order exactly once across ${KILLS} kill -9 of two processors`, async () => {
+  const { redis: t, dir } = env;
   const file = dir.file('orders.jsonl');
   const lines = orderLines(ORDERS, { seed: 21, firstStart: windowStart(Date.now(), W) - 6 * W, windows: 8, windowMs: W });
   writeFileSync(file, `${lines.join('\n')}\n`);
