@@ -52,6 +52,7 @@ export class StreamHub {
   private heartbeat: NodeJS.Timeout | undefined;
   private subscribing: Promise<void> | undefined;
   private redisUp = false;
+  private everSubscribed = false;
 
   constructor(private readonly options: StreamHubOptions) {}
 
@@ -62,7 +63,7 @@ export class StreamHub {
 
   /** Whether the subscription is live. */
   get subscribed(): boolean {
-    return this.redisUp;
+    return this.everSubscribed && this.redisUp;
   }
 
   /** Subscribes (retrying in the background until Redis answers) and starts the heartbeat. */
@@ -181,6 +182,7 @@ export class StreamHub {
         await connectRedis(subscriber, signal);
         // ioredis subscribes again by itself after every reconnect (autoResubscribe).
         await subscriber.subscribe(channel);
+        this.everSubscribed = true;
         log.info({ channel }, 'live stream subscribed');
         return;
       } catch (error) {

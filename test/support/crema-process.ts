@@ -12,7 +12,7 @@ export class CremaProcess {
 
   constructor(command: string, flags: readonly string[], env: NodeJS.ProcessEnv = {}) {
     this.child = spawn(process.execPath, [CLI, command, ...flags], {
-      env: { ...process.env, CREMA_LOG_LEVEL: 'info', CREMA_METRICS_PORT: '0', ...env },
+      env: { ...process.env, CREMA_LOG_LEVEL: 'info', CREMA_METRICS_PORT: '0', CREMA_WEB_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const collect = (chunk: Buffer) => {
