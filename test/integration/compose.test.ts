@@ -1,0 +1,150 @@
+/**
+ * The full stack's files, checked without a Docker engine: `docker-compose config` validates
+ * docker-compose.yml (interpolated with .env.example), and every promise of the stack is checked on
+ * its normalised output: pinned images, health checks, start order, restart policies, loopback-only
+ * ports, and every file a container mounts exists in the repository.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../core/config.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile?: string };
+  command?: string[];
+  restart?: string;
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  ports?: (string | { host_ip?: string; published?: string | number })[];
+  volumes?: ({ type: string; source: string; target: string } | string)[];
+  environment?: Record<string, string>;
+}
+
+/** The compose file as docker-compose resolves it, read through PyYAML (docker-compose's own YAML library). */
+function resolvedCompose(): { services: Record<string, Service>; volumes?: Record<string, unknown> } {
+  const yaml = execFileSync('docker-compose', ['--env-file', '.env.example', '-f', 'docker-compose.yml', 'config'], { cwd: root, encoding: 'utf8' });
+  const json = execFileSync('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: yaml, encoding: 'utf8' });
+  return JSON.parse(json);
+}
+
+describe('docker-compose.yml', () => {
+  const compose = resolvedCompose();
+  const services = Object.entries(compose.services);
+  const crema = services.filter(([, s]) => s.build !== undefined);
+
+  it('runs one container per stage from the one Dockerfile, plus redis, influxdb and grafana', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['collector', 'exporter', 'generator', 'grafana', 'influxdb', 'processor', 'redis', 'web']);
+    expect(Object.fromEntries(crema.map(([name, s]) => [name, s.command]))).toEqual({
+      generator: ['generate'],
+      collector: ['collect'],
+      processor: ['process'],
+      exporter: ['export'],
+      web: ['serve'],
+    });
+    for (const [, s] of crema) {
+      expect(s.build!.context).toBe(root.replace(/\/$/, ''));
+      expect(COMMANDS).toContain(s.command![0]);
+    }
+  });
+
+  it('pins every image, restarts every service, checks its health and waits for what it needs', () => {
+    for (const [name, s] of services) {
+      expect(s.image, name).toMatch(/^[\w./-]+:[\w.-]+$/);
+      expect(s.image, name).not.toMatch(/:latest$/);
+      expect(s.restart, name).toBe('unless-stopped');
+      expect(s.healthcheck?.test?.length, `${name} has no health check`).toBeGreaterThan(0);
+      for (const [dependency, { condition }] of Object.entries(s.depends_on ?? {})) {
+        expect(compose.services[dependency], `${name} depends on ${dependency}`).toBeDefined();
+        expect(condition, `${name} → ${dependency}`).toBe('service_healthy');
+      }
+    }
+    for (const name of ['collector', 'processor', 'exporter', 'web']) expect(Object.keys(compose.services[name]!.depends_on ?? {})).toContain('redis');
+    expect(Object.keys(compose.services.exporter!.depends_on ?? {})).toContain('influxdb');
+    expect(compose.services.influxdb!.image).toBe('influxdb:1.12');
+  });
+
+  it('publishes ports on 127.0.0.1 only', () => {
+    for (const [name, s] of services) {
+      for (const port of s.ports ?? []) {
+        const hostIp = typeof port === 'string' ? port.split(':')[0] : port.host_ip;
+        expect(hostIp, `${name} publishes ${JSON.stringify(port)}`).toBe('127.0.0.1');
+      }
+    }
+  });
+
+  it('keeps Redis in an append-only file and Grafana closed to anonymous admins', () => {
+    expect(compose.services.redis!.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    const grafana = compose.services.grafana!.environment!;
+    expect(grafana.GF_AUTH_ANONYMOUS_ENABLED).toBe('false');
+    expect(grafana.GF_SECURITY_ADMIN_PASSWORD).toBe('change-me-grafana');
+    const raw = readFileSync(`${root}docker-compose.yml`, 'utf8');
+    // Passwords come from .env; the compose file holds none.
+    expect(raw).toMatch(/GF_SECURITY_ADMIN_PASSWORD: \$\{GRAFANA_ADMIN_PASSWORD:\?/);
+  });
+
+  it('mounts only files that exist, and shares the order file between generator and collector', () => {
+    for (const [name, s] of services) {
+      for (const volume of s.volumes ?? []) {
+        const { type, source } = typeof volume === 'string' ? { type: volume.startsWith('.') || volume.startsWith('/') ? 'bind' : 'volume', source: volume.split(':')[0]! } : volume;
+        if (type === 'bind') expect(existsSync(source), `${name} mounts ${source}`).toBe(true);
+        else expect(Object.keys(compose.volumes ?? {}), `${name} uses volume ${source}`).toContain(source);
+      }
+    }
+    const mounts = (name: string) => (compose.services[name]!.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':').slice(0, 2).join(':') : `${v.source}:${v.target}`));
+    expect(mounts('generator')).toContain('orders:/data');
+    expect(mounts('collector')).toContain('orders:/data');
+    for (const file of ['grafana/provisioning/datasources/influxdb.yaml', 'grafana/provisioning/dashboards/crema.yaml', 'grafana/provisioning/dashboards/crema/coffee-orders.json']) {
+      expect(existsSync(`${root}${file}`), file).toBe(true);
+    }
+    const home = compose.services.grafana!.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!;
+    expect(existsSync(home.replace('/etc/grafana/provisioning', `${root}grafana/provisioning`)), home).toBe(true);
+  });
+
+  it('gives every variable the compose file needs an example in .env.example', () => {
+    const raw = readFileSync(`${root}docker-compose.yml`, 'utf8');
+    const example = readFileSync(`${root}.env.example`, 'utf8');
+    const needed = new Set([...raw.matchAll(/\$\{(\w+)/g)].map((m) => m[1]!));
+    for (const variable of needed) expect(example, variable).toMatch(new RegExp(`^${variable}=`, 'm'));
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
+  const stages = dockerfile.split('\n').filter((l) => l.startsWith('FROM '));
+
+  it('builds in stages from a pinned base and ships production dependencies only', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const from of stages) expect(from).toMatch(/^FROM node:\d+\.\d+-[\w-]+/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(final).toMatch(/COPY --from=deps \/app\/node_modules/);
+    expect(final).not.toMatch(/COPY --from=build \/app\/node_modules/);
+  });
+
+  it('runs as a non-root user', () => {
+    const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(final).toMatch(/^USER (?!root\b|0\b)\w+/m);
+  });
+
+  it('leaves the build context free of local state', () => {
+    const ignored = readFileSync(`${root}.dockerignore`, 'utf8').split('\n');
+    for (const entry of ['node_modules', 'dist', '.env', '.git', 'data']) expect(ignored).toContain(entry);
+  });
+});
+
+describe('Grafana provisioning', () => {
+  it('points the dashboards at the provisioned InfluxDB data source, with credentials from the environment', () => {
+    const datasource = readFileSync(`${root}grafana/provisioning/datasources/influxdb.yaml`, 'utf8');
+    expect(datasource).toMatch(/uid: crema-influxdb/);
+    expect(datasource).toMatch(/password: \$\{INFLUX_READ_PASSWORD\}/);
+    const provider = readFileSync(`${root}grafana/provisioning/dashboards/crema.yaml`, 'utf8');
+    expect(provider).toMatch(/path: \/etc\/grafana\/provisioning\/dashboards\/crema/);
+    expect(provider).toMatch(/folder: Crema/);
+    const grafana = resolvedCompose().services.grafana!.environment!;
+    for (const variable of datasource.matchAll(/\$\{(\w+)\}/g)) expect(grafana[variable[1]!], variable[1]).toBeTruthy();
+  });
+});
