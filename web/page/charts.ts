@@ -98,7 +98,10 @@ export class StackedBars {
       .each(function (layer) {
         const bars = select(this)
           .selectAll<SVGRectElement, SeriesPoint<Slot>>('rect.bar')
-          .data(layer, (p) => String(p.data.start));
+          .data(
+            layer.filter((p) => p.data.window !== undefined),
+            (p) => String(p.data.start),
+          );
         bars
           .join(
             (enter) =>

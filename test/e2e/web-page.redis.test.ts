@@ -1,0 +1,140 @@
+/**
+ * The live page in real headless Chromium, fed by the real collector and processor, served by the
+ * real `crema serve` process: empty state, bars for existing windows, live updates within 2 s,
+ * dimension switch, and recovery after the server restarts. With CREMA_SCREENSHOT=<path> it also
+ * saves a screenshot there (the README's).
+ */
+import { appendFileSync, writeFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { windowStart } from '../../core/windows.js';
+import { type PageProblems, launchChromium, watchPage } from '../support/browser.js';
+import { CremaProcess } from '../support/crema-process.js';
+import { eventually } from '../support/eventually.js';
+import { useTestEnvironment } from '../support/fixtures.js';
+import { orderLines } from '../support/orders.js';
+import { freePort } from '../support/servers.js';
+import { testCollector, testProcessor } from '../support/stages.js';
+
+const W = 2000;
+const env = useTestEnvironment();
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+function serve(port: number): CremaProcess {
+  const { redis: t } = env;
+  return new CremaProcess('serve', ['--redis-url', t.url, '--prefix', t.prefix, '--window-seconds', String(W / 1000), '--web-port', String(port)], {
+    CREMA_HEARTBEAT_SECONDS: '1',
+  });
+}
+
+async function state(page: Page): Promise<string | null> {
+  return page.getAttribute('#connection', 'data-state');
+}
+
+async function dotOrders(page: Page, start: number): Promise<number> {
+  return Number((await page.getAttribute(`circle.orders-dot[data-start="${start}"]`, 'data-orders', { timeout: 100 }).catch(() => null)) ?? -1);
+}
+
+/** Appends `count` orders for the current window; waits until they are counted, then until the page shows them. */
+async function ordersShowWithin2s(page: Page, file: string, seed: number, count: number): Promise<number> {
+  const { redis: t } = env;
+  const start = windowStart(Date.now(), W);
+  const lines = orderLines(count, { seed, firstStart: start, windowMs: W, windows: 1 });
+  const before = Number((await t.client.hget(t.keys.window(start), 'orders')) ?? 0);
+  appendFileSync(file, `${lines.join('\n')}\n`);
+  await eventually(async () => Number(await t.client.hget(t.keys.window(start), 'orders')) === before + count, { message: 'orders were not counted' });
+  const counted = performance.now();
+  await eventually(async () => (await dotOrders(page, start)) === before + count, {
+    timeoutMs: 2000,
+    intervalMs: 20,
+    message: async () => `the page did not show ${before + count} orders for ${new Date(start).toISOString()} (shows ${await dotOrders(page, start)})`,
+  });
+  return performance.now() - counted;
+}
+
+it('shows existing windows, updates live, switches dimension and recovers after a server restart', async () => {
+  const { redis: t, dir } = env;
+  const file = dir.file('orders.jsonl');
+  writeFileSync(file, '');
+  const port = await freePort();
+  let server = serve(port);
+  const collector = testCollector(t, [file]);
+  const processor = testProcessor(t, { windowMs: W, graceMs: W, tickMs: 100 });
+  void collector.start();
+  void processor.start();
+  const page = await browser.newPage({ viewport: { width: 1100, height: 860 } });
+  let problems: PageProblems | undefined;
+  try {
+    await server.waitForLog('serving the live page');
+    const url = `http://127.0.0.1:${port}/`;
+    problems = await watchPage(page);
+
+    // No data yet: the empty state, and the stream is live.
+    await page.goto(url);
+    await eventually(async () => (await state(page)) === 'live', { message: 'the page never went live' });
+    expect(await page.isVisible('#empty')).toBe(true);
+
+    // Windows of the last half minute, processed before the page loads.
+    const first = windowStart(Date.now(), W) - 14 * W;
+    const past = orderLines(900, { seed: 7, firstStart: first, windowMs: W, windows: 14 });
+    appendFileSync(file, `${past.join('\n')}\n`);
+    await eventually(async () => (await t.client.zcard(t.keys.windows)) >= 14 && (await t.client.llen(t.keys.queue)) === 0, { message: 'past orders were not processed' });
+    await page.reload();
+    await eventually(async () => (await state(page)) === 'live', { message: 'the page never went live after reload' });
+    await eventually(async () => (await page.locator('rect.bar').count()) > 0, { message: 'no bars' });
+    expect(await page.isVisible('#empty')).toBe(false);
+    const shown = new Set(await page.locator('g.layer rect.bar').evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-start')))));
+    const stored = (await t.client.zrange(t.keys.windows, '0', '-1')).map(Number);
+    expect([...shown].sort()).toEqual(stored.sort());
+    expect(await page.locator('#legend li').allTextContents()).toContain('1020');
+
+    // New orders show within 2 s of being counted.
+    const firstDelay = await ordersShowWithin2s(page, file, 11, 40);
+    expect(Number((await page.textContent('#totals-orders'))?.replace(/\D/g, ''))).toBeGreaterThanOrEqual(40);
+
+    // Switch the stacked dimension.
+    await page.click('button[data-dimension="payment"]');
+    await eventually(async () => (await page.locator('#legend li').allTextContents()).join() === 'Cash,Credit,Debit', { message: 'legend did not switch to payment' });
+    expect(await page.getAttribute('button[data-dimension="payment"]', 'aria-pressed')).toBe('true');
+    expect(await page.locator('g.layer[data-key="Cash"] rect.bar').count()).toBeGreaterThan(0);
+    await page.click('button[data-dimension="coffee"]');
+    await eventually(async () => (await page.locator('#legend li').allTextContents()).includes('Americano'), { message: 'legend did not switch to coffee' });
+    await page.click('button[data-dimension="age"]');
+    await eventually(async () => (await page.locator('#legend li').allTextContents()).includes('1020'), { message: 'legend did not switch back' });
+
+    expect(problems.console).toEqual([]);
+    expect(problems.errors).toEqual([]);
+    expect(await problems.cspViolations()).toEqual([]);
+
+    // The server restarts: the page reconnects by itself and keeps updating.
+    expect((await server.terminate()).code).toBe(0);
+    await eventually(async () => (await state(page)) === 'reconnecting', { message: 'the page did not notice the server going away' });
+    server = serve(port);
+    await server.waitForLog('serving the live page');
+    await eventually(async () => (await state(page)) === 'live', { timeoutMs: 20_000, message: 'the page did not reconnect' });
+    const secondDelay = await ordersShowWithin2s(page, file, 12, 40);
+    console.log(`page updated ${Math.round(firstDelay)} ms and, after a server restart, ${Math.round(secondDelay)} ms after the orders were counted`);
+
+    if (process.env.CREMA_SCREENSHOT) {
+      await ordersShowWithin2s(page, file, 13, 30);
+      await page.waitForTimeout(600); // let the transition finish: a picture, not a check
+      await page.screenshot({ path: process.env.CREMA_SCREENSHOT, fullPage: true });
+    }
+
+    // Only the refused connections of the restart, nothing else.
+    expect(problems.console.filter((m) => !/ERR_CONNECTION_REFUSED|api\/stream/.test(m))).toEqual([]);
+    expect(problems.errors).toEqual([]);
+    expect(await problems.cspViolations()).toEqual([]);
+  } finally {
+    await page.close();
+    await server.terminate();
+    await collector.close();
+    await processor.close();
+  }
+});
