@@ -133,7 +133,7 @@ export class Collector {
     const { redis, keys, metrics } = this.options;
     const source = batch.tail.source;
     const sent = redis
-      .pushBatch(keys.queue, keys.offsets, batch.tail.key, batch.expected, batch.next, ...batch.envelopes)
+      .pushBatch(keys.queue, keys.offsets, batch.tail.key, batch.expected, batch.next, batch.packed)
       .then(([code, value]) => {
         if (code !== 0) {
           throw scriptError(code, { fileKey: batch.tail.key, expected: batch.expected, actual: String(value) });
@@ -141,7 +141,7 @@ export class Collector {
         batch.tail.acknowledge(batch);
         this.queueLength = Number(value);
         metrics.collector.queueLength.set(this.queueLength);
-        metrics.collector.lines.inc({ source }, batch.envelopes.length);
+        metrics.collector.lines.inc({ source }, batch.count);
         metrics.collector.bytes.inc({ source }, batch.bytes);
       })
       .catch((error: unknown) => {

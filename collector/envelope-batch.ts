@@ -1,38 +1,66 @@
 /**
- * Envelopes of one batch written into one buffer: each is a header followed by the line's bytes,
- * copied straight from the read buffer (no decoding, no escaping).
+ * The envelopes of one batch, written straight into one buffer as a MessagePack array of byte
+ * strings: the push script unpacks it inside Redis (`cmsgpack.unpack`). One argument instead of
+ * one per envelope saves most of the client's encoding work (measured: ~1 µs of CPU per line);
+ * line bytes are copied from the read buffer, never decoded or escaped.
  */
+
+/** MessagePack `array 32` marker and `str 32` marker; 32-bit lengths keep every element patchable. */
+const ARRAY32 = 0xdd;
+const STR32 = 0xdb;
+const MARKER_BYTES = 5;
+
 export class EnvelopeBatch {
   private buffer: Buffer;
-  private length = 0;
-  private readonly ends: number[] = [];
+  private length = MARKER_BYTES;
+  private elements = 0;
 
-  constructor(initialBytes = 256 * 1024) {
+  constructor(initialBytes = 512 * 1024) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
+    this.buffer[0] = ARRAY32;
   }
 
   get count(): number {
-    return this.ends.length;
+    return this.elements;
+  }
+
+  /**
+   * Appends one envelope whose header is `head`, the decimal `offset` and `tail` (ASCII), then
+   * bytes `start`…`end` of `source`: the hot path, with no string built per line.
+   */
+  addFramed(head: Buffer, offset: number, tail: string, source: Buffer, start: number, end: number): void {
+    this.reserve(MARKER_BYTES + head.length + 20 + tail.length + (end - start));
+    const element = this.length;
+    let at = element + MARKER_BYTES;
+    at += head.copy(this.buffer, at);
+    at += this.buffer.write(String(offset), at, 'latin1');
+    at += this.buffer.write(tail, at, 'latin1');
+    at += source.copy(this.buffer, at, start, end);
+    this.close(element, at);
   }
 
   /** Appends one envelope: `header`, then bytes `start`…`end` of `source`. */
   add(header: string, source: Buffer, start: number, end: number): void {
     // A header is mostly ASCII; 3 bytes per character bounds any UTF-8 in host or path.
-    this.reserve(header.length * 3 + (end - start));
-    this.length += this.buffer.write(header, this.length, 'utf8');
-    this.length += source.copy(this.buffer, this.length, start, end);
-    this.ends.push(this.length);
+    this.reserve(MARKER_BYTES + header.length * 3 + (end - start));
+    const element = this.length;
+    let at = element + MARKER_BYTES;
+    at += this.buffer.write(header, at, 'utf8');
+    at += source.copy(this.buffer, at, start, end);
+    this.close(element, at);
   }
 
-  /** The envelopes, as views into the batch's buffer. */
-  envelopes(): Buffer[] {
-    const views: Buffer[] = new Array(this.ends.length);
-    let start = 0;
-    for (let i = 0; i < this.ends.length; i++) {
-      views[i] = this.buffer.subarray(start, this.ends[i]);
-      start = this.ends[i]!;
-    }
-    return views;
+  /** The batch as one MessagePack array (a view into the batch's buffer). */
+  packed(): Buffer {
+    this.buffer.writeUInt32BE(this.elements, 1);
+    return this.buffer.subarray(0, this.length);
+  }
+
+  private close(element: number, end: number): void {
+    this.buffer[element] = STR32;
+    this.buffer.writeUInt32BE(end - element - MARKER_BYTES, element + 1);
+    this.length = end;
+    this.elements++;
   }
 
   private reserve(bytes: number): void {
@@ -41,4 +69,19 @@ export class EnvelopeBatch {
     this.buffer.copy(grown, 0, 0, this.length);
     this.buffer = grown;
   }
+}
+
+/** Reads a packed batch back into its envelopes (for tests and tools; Redis does this in production). */
+export function unpackEnvelopes(packed: Buffer): Buffer[] {
+  if (packed[0] !== ARRAY32) throw new Error('not a packed envelope batch');
+  const count = packed.readUInt32BE(1);
+  const envelopes: Buffer[] = [];
+  let at = MARKER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (packed[at] !== STR32) throw new Error(`element ${i} is not a byte string`);
+    const length = packed.readUInt32BE(at + 1);
+    envelopes.push(packed.subarray(at + MARKER_BYTES, at + MARKER_BYTES + length));
+    at += MARKER_BYTES + length;
+  }
+  return envelopes;
 }

@@ -17,7 +17,10 @@ export interface Batch {
   /** Position after the batch. */
   readonly next: string;
   readonly nextPosition: Position;
-  readonly envelopes: readonly Buffer[];
+  /** The envelopes, packed for the push script (see {@link EnvelopeBatch}). */
+  readonly packed: Buffer;
+  /** How many envelopes {@link packed} holds. */
+  readonly count: number;
   /** Bytes of the file the batch covers. */
   readonly bytes: number;
 }
@@ -75,8 +78,10 @@ export class FileTail {
   async nextBatch(maxLines: number, now: number): Promise<Batch | undefined> {
     const batch = new EnvelopeBatch();
     const framer = this.framer;
+    const head = framer.headBytes;
+    const tail = EnvelopeFramer.tail(now);
     const sink: LineSink = {
-      line: (offset, buffer, start, end) => batch.add(framer.header(offset, now), buffer, start, end),
+      line: (offset, buffer, start, end) => batch.addFramed(head, offset, tail, buffer, start, end),
       oversize: (offset, head, bytes) => batch.add(framer.oversizeHeader(offset, now, bytes), head, 0, head.length),
     };
     let emitted = this.splitter.drain(sink, maxLines);
@@ -89,7 +94,7 @@ export class FileTail {
       emitted += this.splitter.drain(sink, maxLines - emitted);
     }
     if (emitted === 0) return undefined;
-    return this.batch(batch.envelopes(), { generation: this.framed.generation, offset: this.splitter.consumedOffset });
+    return this.batch(batch, { generation: this.framed.generation, offset: this.splitter.consumedOffset });
   }
 
   /**
@@ -98,7 +103,7 @@ export class FileTail {
    */
   truncationBatch(): Batch {
     const next = { generation: this.framed.generation + 1, offset: 0 };
-    const batch = this.batch([], next);
+    const batch = this.batch(new EnvelopeBatch(16), next);
     this.restartAt(next);
     return batch;
   }
@@ -133,7 +138,7 @@ export class FileTail {
     await this.handle.close();
   }
 
-  private batch(envelopes: Buffer[], next: Position): Batch {
+  private batch(envelopes: EnvelopeBatch, next: Position): Batch {
     const expected = this.framed;
     this.framed = next;
     return {
@@ -141,7 +146,8 @@ export class FileTail {
       expected: formatPosition(expected),
       next: formatPosition(next),
       nextPosition: next,
-      envelopes,
+      packed: envelopes.packed(),
+      count: envelopes.count,
       bytes: next.generation === expected.generation ? next.offset - expected.offset : 0,
     };
   }

@@ -38,15 +38,23 @@ export function envelopeId(fileKey: string, offset: number): string {
 /** Builds the headers of one file's envelopes; the constant part is encoded once. */
 export class EnvelopeFramer {
   private readonly head: string;
+  /** {@link head} as UTF-8 bytes, copied into batches as is. */
+  readonly headBytes: Buffer;
 
   constructor(host: string, source: string, fileKey: string) {
     // Ends inside the id string: `…,"id":"<fileKey>:` — the offset completes it.
     this.head = `{"v":${ENVELOPE_VERSION},"host":${JSON.stringify(host)},"source":${JSON.stringify(source)},"id":${JSON.stringify(`${fileKey}:`).slice(0, -1)}`;
+    this.headBytes = Buffer.from(this.head);
+  }
+
+  /** What follows the offset in every header of a batch read at `ingestedAt` (ASCII). */
+  static tail(ingestedAt: number): string {
+    return `","ingestedAt":${ingestedAt}}\n`;
   }
 
   /** Header (with its newline) of the line that starts at byte `offset`. */
   header(offset: number, ingestedAt: number): string {
-    return `${this.head}${offset}","ingestedAt":${ingestedAt}}\n`;
+    return `${this.head}${offset}${EnvelopeFramer.tail(ingestedAt)}`;
   }
 
   /** Header of a line longer than allowed, whose head follows; `bytes` is its real length. */

@@ -13,7 +13,7 @@ import type { Logger } from './log.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    pushBatch(queue: string, offsets: string, fileKey: string, expected: string, next: string, ...envelopes: (string | Buffer)[]): Result<[number, number | string], Context>;
+    pushBatch(queue: string, offsets: string, fileKey: string, expected: string, next: string, packedEnvelopes: Buffer): Result<[number, number | string], Context>;
     initPosition(offsets: string, fileKey: string, position: string): Result<string, Context>;
     acquireLease(lease: string, consumers: string, processing: string, token: string, leaseMs: number, consumer: string): Result<number, Context>;
     claimBatch(queue: string, processing: string, lease: string, token: string, count: number, leaseMs: number, mode: 'resume' | 'next'): Result<[number, string[]?], Context>;

@@ -8,7 +8,9 @@
   ARGV[1]  file key
   ARGV[2]  expected position (where this batch starts)
   ARGV[3]  next position (just after the batch's last line)
-  ARGV[4…] envelopes, oldest first (may be none: a batch of skipped bytes)
+  ARGV[4]  the envelopes, oldest first, as one MessagePack array of byte strings
+           (one argument: far cheaper for client and server than one argument each);
+           an empty array moves the position only (a truncation)
 
   Returns {0, queue length} on success,
           {-1, stored position or ''} when the stored position is not ARGV[2].
@@ -17,9 +19,10 @@ local stored = redis.call('HGET', KEYS[2], ARGV[1])
 if stored ~= ARGV[2] then
   return {-1, stored or ''}
 end
+local envelopes = cmsgpack.unpack(ARGV[4])
 local length
-if #ARGV > 3 then
-  length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 4))
+if #envelopes > 0 then
+  length = redis.call('RPUSH', KEYS[1], unpack(envelopes))
 else
   length = redis.call('LLEN', KEYS[1])
 end

@@ -50,7 +50,10 @@ it(`counts every order exactly once across ${KILLS} kill -9 of two processors`, 
     async () => (await t.client.llen(t.keys.queue)) === 0 && (await t.client.keys(`${t.prefix}processing:*`)).length === 0,
     { timeoutMs: 60_000, intervalMs: 200, message: 'queue not drained and committed' },
   );
-  for (const p of processors) expect((await p.terminate()).code).toBe(0);
+  for (const p of processors) {
+    const { code } = await p.terminate();
+    expect(code, `exit code of a processor; its last logs:\n${p.logs.slice(-3000)}`).toBe(0);
+  }
 
   expect(queueAtKills.filter((n) => n > 0).length, `queue lengths at the kills: ${queueAtKills}`).toBeGreaterThanOrEqual(10);
   const expected = expectedWindows(lines, W);
@@ -59,5 +62,5 @@ it(`counts every order exactly once across ${KILLS} kill -9 of two processors`, 
   for (const [startMs, window] of expected) {
     expect(countsOnly(await t.client.hgetall(t.keys.window(startMs))), `window ${new Date(startMs).toISOString()}`).toEqual(expectedHash(window));
   }
-  expect(await t.client.llen(t.keys.dead)).toBe(0);
+  expect(await t.client.lrange(t.keys.dead, 0, -1), 'dead letters').toEqual([]);
 });

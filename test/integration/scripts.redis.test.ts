@@ -1,6 +1,7 @@
 /** The Lua scripts' promises, one by one, against a real Redis. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
+import { EnvelopeBatch } from '../../collector/envelope-batch.js';
 import { type TestRedis, testRedis } from '../support/redis.js';
 
 let t: TestRedis;
@@ -16,11 +17,14 @@ describe('push-batch', () => {
     const { queue, offsets } = t.keys;
     expect(await redis.initPosition(offsets, 'f1', '0:0')).toBe('0:0');
     expect(await redis.initPosition(offsets, 'f1', '0:999')).toBe('0:0');
-    expect(await redis.pushBatch(queue, offsets, 'f1', '0:0', '0:20', 'a', 'b')).toEqual([0, 2]);
+    const batch = new EnvelopeBatch(8);
+    batch.add('a', Buffer.from('\n1'), 0, 2);
+    batch.add('', Buffer.from([0xff, 0x00]), 0, 2);
+    expect(await redis.pushBatch(queue, offsets, 'f1', '0:0', '0:20', batch.packed())).toEqual([0, 2]);
     // A replay of the same push (lost answer, resent) changes nothing.
-    expect(await redis.pushBatch(queue, offsets, 'f1', '0:0', '0:20', 'a', 'b')).toEqual([-1, '0:20']);
-    expect(await redis.pushBatch(queue, offsets, 'f1', '0:20', '1:0')).toEqual([0, 2]);
-    expect(await t.client.lrange(queue, 0, -1)).toEqual(['a', 'b']);
+    expect(await redis.pushBatch(queue, offsets, 'f1', '0:0', '0:20', batch.packed())).toEqual([-1, '0:20']);
+    expect(await redis.pushBatch(queue, offsets, 'f1', '0:20', '1:0', new EnvelopeBatch(8).packed())).toEqual([0, 2]);
+    expect(await t.client.lrangeBuffer(queue, 0, -1)).toEqual([Buffer.from('a\n1'), Buffer.from([0xff, 0x00])]);
     expect(await t.client.hget(offsets, 'f1')).toBe('1:0');
   });
 });
