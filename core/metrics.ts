@@ -70,6 +70,11 @@ export function createMetrics(host: string) {
         labelNames: ['result'] as const,
         registers,
       }),
+      drinks: new Counter({
+        name: 'coffee_processor_drinks_total',
+        help: 'Drinks of the valid orders committed (the order-rate alerts also watch drinks per minute).',
+        registers,
+      }),
       deadLetters: new Counter({
         name: 'coffee_processor_dead_letters_total',
         help: 'Dead letters committed, by reason.',

@@ -127,6 +127,13 @@ function add(fields: Map<string, number>, field: string, by: number): void {
   fields.set(field, (fields.get(field) ?? 0) + by);
 }
 
+/** Drinks of the valid orders in a batch, over all its windows. */
+export function drinksOf(counts: BatchCounts): number {
+  let drinks = 0;
+  for (const window of counts.windows.values()) drinks += window.fields.get(FIELD.drinks) ?? 0;
+  return drinks;
+}
+
 /**
  * The commit script's arguments after its fixed ones: dead letters, then per window its start,
  * its order count, and its field increments.

@@ -13,7 +13,7 @@ import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { connectRedis } from '../core/redis.js';
-import { BatchCounter, commitArguments } from './batch-counter.js';
+import { BatchCounter, commitArguments, drinksOf } from './batch-counter.js';
 import { ConsumerLease } from './consumer-lease.js';
 import { WindowTicker } from './window-ticker.js';
 
@@ -173,6 +173,7 @@ export class Processor {
     metrics.processor.orders.inc({ result: 'counted' }, counts.counted);
     metrics.processor.orders.inc({ result: 'dead' }, counts.dead.length);
     if (late > 0) metrics.processor.orders.inc({ result: 'late' }, late);
+    metrics.processor.drinks.inc(drinksOf(counts));
     if (counts.clockSkewed > 0) metrics.processor.clockSkew.inc(counts.clockSkewed);
     for (const [reason, n] of counts.deadByReason) metrics.processor.deadLetters.inc({ reason }, n);
     if (Number.isFinite(counts.oldestIngestedAt)) {
