@@ -193,7 +193,7 @@ export const SETTINGS = {
     flag: 'collect-batch',
     kind: 'string',
     schema: wholeNumber(1, 5000),
-    default: '1000',
+    default: '2000',
     doc: 'Most lines the collector pushes in one atomic step.',
     commands: COLLECTING,
   }),
