@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 export type DropReason = 'slow';
 
 export class SseClient {
-  private held: string[] | undefined = [];
+  private held: Buffer[] | undefined = [];
   private heldBytes = 0;
   private ended = false;
 
@@ -25,10 +25,10 @@ export class SseClient {
   }
 
   /**
-   * Queues or writes one frame. While the client is held (before its first snapshot went out)
+   * Queues or writes one frame (encoded once for all clients). While the client is held (before its first snapshot went out)
    * frames wait in memory, under the same bound.
    */
-  send(frame: string): void {
+  send(frame: Buffer): void {
     if (this.closed) return;
     if (this.held) {
       this.held.push(frame);
@@ -45,7 +45,7 @@ export class SseClient {
     this.held = undefined;
     this.heldBytes = 0;
     if (this.closed) return;
-    this.write(first + held.join(''));
+    this.write(Buffer.concat([Buffer.from(first), ...held]));
   }
 
   /** Ends the stream politely (server shutdown). */
@@ -55,7 +55,7 @@ export class SseClient {
     this.res.end();
   }
 
-  private write(frame: string): void {
+  private write(frame: Buffer): void {
     // Node queues what the socket cannot take yet; that queue is the client's buffer. Past the
     // bound the client is not keeping up, and waiting for it would hold its memory (never the
     // others' delivery: a write never blocks), so it goes.

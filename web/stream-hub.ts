@@ -39,7 +39,7 @@ export interface StreamHubOptions {
 
 interface Relayed {
   readonly seq: number;
-  readonly frame: string;
+  readonly frame: Buffer;
 }
 
 export class StreamHub {
@@ -76,7 +76,7 @@ export class StreamHub {
     subscriber.on('ready', () => this.setRedis(true));
     subscriber.on('close', () => this.setRedis(false));
     this.subscribing = this.subscribe().catch((error: unknown) => log.error({ err: error }, 'live stream cannot subscribe'));
-    this.heartbeat = setInterval(() => this.broadcast(sseComment(String(Date.now()))), this.options.heartbeatMs);
+    this.heartbeat = setInterval(() => this.broadcast(Buffer.from(sseComment(String(Date.now())))), this.options.heartbeatMs);
   }
 
   /** Serves one `GET /api/stream` request until the client leaves or the hub closes. */
@@ -112,7 +112,7 @@ export class StreamHub {
       sseRetry(this.options.retryMs ?? 1000) +
       sseFrame(STREAM_EVENTS.hello, { resumed, windowMs: this.options.windowMs, redis: this.redisUp ? 'up' : 'down' } satisfies HelloEvent);
     if (missed) {
-      client.release(hello(true) + missed.map((e) => e.frame).join(''));
+      client.release(hello(true) + Buffer.concat(missed.map((e) => e.frame)).toString());
       return;
     }
     // Live events wait behind the snapshot, so the client sees its window change in order.
@@ -155,14 +155,14 @@ export class StreamHub {
       return;
     }
     const seq = ++this.seq;
-    const frame = sseFrame(STREAM_EVENTS.window, snapshot, formatEventId({ epoch: this.epoch, seq }));
+    const frame = Buffer.from(sseFrame(STREAM_EVENTS.window, snapshot, formatEventId({ epoch: this.epoch, seq })));
     this.replay.push({ seq, frame });
     if (this.replay.length > (this.options.replaySize ?? 1024)) this.replay.shift();
     this.options.metrics.web.streamMessages.inc();
     this.broadcast(frame);
   }
 
-  private broadcast(frame: string): void {
+  private broadcast(frame: Buffer): void {
     for (const client of this.clients) client.send(frame);
   }
 
@@ -170,7 +170,7 @@ export class StreamHub {
     if (up === this.redisUp) return;
     this.redisUp = up;
     // Windows published while the subscription was down are lost; clients refetch on `up`.
-    this.broadcast(sseFrame(STREAM_EVENTS.status, { redis: up ? 'up' : 'down' } satisfies StatusEvent));
+    this.broadcast(Buffer.from(sseFrame(STREAM_EVENTS.status, { redis: up ? 'up' : 'down' } satisfies StatusEvent)));
   }
 
   private async subscribe(): Promise<void> {
