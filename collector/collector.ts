@@ -52,6 +52,7 @@ export class Collector {
   private wake: (() => void) | undefined;
   private failure: unknown;
   private queueLength = 0;
+  private checkedAt = 0;
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: CollectorOptions) {
@@ -99,10 +100,14 @@ export class Collector {
           continue;
         }
         const pushed = await this.readRound();
-        if (pushed || this.failure !== undefined) continue;
+        if (this.failure !== undefined) continue;
+        // Paths are checked when idle, and at least every poll interval while busy, so that a
+        // truncation is seen before the file grows back past the old offset.
+        if (pushed && Date.now() - this.checkedAt < this.options.pollMs) continue;
         await this.settle();
         if (this.failure !== undefined) continue;
-        if (await this.checkFiles()) continue;
+        this.checkedAt = Date.now();
+        if ((await this.checkFiles()) || pushed) continue;
         await this.waitForChange();
       }
       await this.settle();
