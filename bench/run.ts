@@ -7,10 +7,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCollector, benchRpushPerLine } from './collector.js';
+import { benchExporter } from './exporter.js';
 import { benchLatency } from './latency.js';
 import { benchOutageMemory } from './outage-memory.js';
 import { benchRedisBenchmark, benchRsyslog } from './peers.js';
 import { benchLpopPerOrder, benchParseAndCount, benchProcessor, frame } from './processor.js';
+import { benchStream } from './stream.js';
 import { round, startLocalRedis, writeOrderFile } from './support.js';
 
 const SIZES = {
@@ -82,6 +84,17 @@ async function main(): Promise<void> {
     await redis.dispose();
     rmSync(work, { recursive: true, force: true });
   }
+
+  // On servers of their own.
+  const exporter = await benchExporter();
+  results.exporter = exporter;
+  log(['exporter: window points into InfluxDB (points/s)', round(exporter.pointsPerSecond).toLocaleString('en'), 'a backlog of closed windows, from the changes stream']);
+  log(['exporter: window close → visible in InfluxDB p50/p99 (ms)', `${round(exporter.closeToVisibleMs.p50)} / ${round(exporter.closeToVisibleMs.p99)}`, 'final point queryable with InfluxQL']);
+
+  const stream = await benchStream();
+  results.stream = stream;
+  log([`stream: ${stream.clients.toLocaleString('en')} SSE clients, PUBLISH → client p99 (ms)`, String(round(stream.p99Ms, 1)), stream.deliveredAll ? 'every client got every update, in order' : 'SOME UPDATES WERE NOT DELIVERED']);
+  log(['stream: server memory per client (KiB)', String(round(stream.memoryPerClientKb, 1)), 'resident memory of crema serve, per connection']);
   mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('../../bench/results/latest.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), ...results, rows }, null, 2)}\n`);
 }
