@@ -17,6 +17,8 @@ need=()
 have redis-server || need+=(redis-server)
 if [ "$profile" = test ] || [ "$profile" = bench ]; then
   have influxd || need+=(influxdb)
+  # Validates docker-compose.yml in the tests; no Docker engine needed.
+  have docker-compose || need+=(docker-compose)
   have prometheus || need+=(prometheus)
   have prometheus-alertmanager || need+=(prometheus-alertmanager)
   have chromium || need+=(chromium)
