@@ -1,7 +1,7 @@
 /**
  * The live page in real headless Chromium, fed by the real collector and processor, served by the
  * real `crema serve` process: empty state, bars for existing windows, live updates within 2 s,
- * dimension switch, and recovery after the server restarts. With CREMA_SCREENSHOT=<path> it also
+ * dimension switch, recovery after the server restarts, and a Redis outage. With CREMA_SCREENSHOT=<path> it also
  * saves a screenshot there (the README's).
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
@@ -13,8 +13,10 @@ import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
 import { useTestEnvironment } from '../support/fixtures.js';
 import { orderLines } from '../support/orders.js';
-import { freePort } from '../support/servers.js';
+import { testRedis } from '../support/redis.js';
+import { freePort, startPrivateRedis } from '../support/servers.js';
 import { testCollector, testProcessor } from '../support/stages.js';
+import { startTestWeb } from '../support/web.js';
 
 const W = 2000;
 const env = useTestEnvironment();
@@ -136,5 +138,44 @@ it('shows existing windows, updates live, switches dimension and recovers after 
     await server.terminate();
     await collector.close();
     await processor.close();
+  }
+});
+
+it('shows a Redis outage and recovers from it without a reload', async () => {
+  const redisServer = await startPrivateRedis();
+  const t = testRedis(redisServer.url);
+  const web = await startTestWeb(t);
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  try {
+    const problems = await watchPage(page);
+    const start = windowStart(Date.now(), 10_000);
+    await t.client.hset(t.keys.window(start), { orders: '3', drinks: '4', 'age:1020': '3', 'payment:Cash': '3', 'coffee:Espresso': '4' });
+    await t.client.zadd(t.keys.windows, start, String(start));
+    await page.goto(web.url);
+    await eventually(async () => (await state(page)) === 'live', { message: 'the page never went live' });
+    await eventually(async () => (await dotOrders(page, start)) === 3, { message: 'the window is not shown' });
+
+    await redisServer.stop();
+    await eventually(async () => (await state(page)) === 'redis-down', { message: 'the page did not show the outage' });
+    expect(await page.textContent('#notice')).toMatch(/cannot reach Redis/);
+    expect(await page.isVisible('#notice')).toBe(true);
+    // The last known windows stay on screen.
+    expect(await dotOrders(page, start)).toBe(3);
+
+    await redisServer.start();
+    await eventually(async () => (await state(page)) === 'live', { timeoutMs: 20_000, message: 'the page did not recover' });
+    expect(await page.isVisible('#notice')).toBe(false);
+    const snapshot = { start, end: start + 10_000, final: false, orders: 9, drinks: 12, late: 0, age: { '1020': 9 }, payment: { Cash: 9 }, coffee: { Espresso: 12 } };
+    await eventually(async () => (await t.client.publish(t.keys.statsChannel, JSON.stringify(snapshot))) > 0, { message: 'nobody subscribed again' });
+    await eventually(async () => (await dotOrders(page, start)) === 9, { message: 'updates did not resume' });
+
+    expect(problems.console).toEqual([]);
+    expect(problems.errors).toEqual([]);
+    expect(await problems.cspViolations()).toEqual([]);
+  } finally {
+    await page.close();
+    await web.close();
+    await t.cleanup();
+    await redisServer.dispose();
   }
 });
