@@ -2,6 +2,7 @@
  * kill -9 of the real `crema export` process at random moments while it works through thousands of
  * window changes, some of them revisions: afterwards InfluxDB holds every window exactly as Redis
  * does, once (no window lost, no point duplicated), and the checkpoint reaches the end of the stream.
+ * Also: `crema up` includes the exporter when INFLUX_URL is set.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { windowStart } from '../../core/windows.js';
@@ -88,4 +89,34 @@ it(`exports every window exactly once across ${KILLS} kill -9 of the exporter`, 
   const [count] = await influx.query(database, 'SELECT count("orders") AS n, sum("orders") AS orders, sum("late") AS late FROM "windows"');
   expect(count!.values[0]!.slice(1, 3)).toEqual([windows, 22_000]);
   expect(count!.values[0]![3]).toBeGreaterThan(0);
+});
+
+it('crema up runs the exporter when INFLUX_URL is set, and stops cleanly', async () => {
+  const { redis: t, dir } = env;
+  const database = await influx.createDatabase();
+  const up = new CremaProcess(
+    'up',
+    ['--redis-url', t.url, '--prefix', t.prefix, '--file', dir.file('orders.jsonl'), '--rate', '300', '--count', '600'],
+    {
+      INFLUX_URL: influx.url,
+      INFLUX_BUCKET: `${database}/autogen`,
+      CREMA_WINDOW_SECONDS: '1',
+      CREMA_GRACE_SECONDS: '1',
+      CREMA_TICK_MS: '100',
+      CREMA_PROVISIONAL_SECONDS: '0.2',
+      ...(influx.token ? { INFLUX_TOKEN: influx.token } : {}),
+    },
+  );
+  try {
+    await up.waitForLog('exporting window changes after the checkpoint');
+    const exported = async () => (await influx.query(database, 'SELECT sum("orders"), count("orders") FROM "windows" WHERE "final" = true'))[0]?.values[0];
+    const windows = async () => t.client.zcard(t.keys.windows);
+    await eventually(async () => (await exported())?.[1] === 600 && (await exported())?.[2] === (await windows()), {
+      timeoutMs: 30_000,
+      message: async () => `InfluxDB has ${JSON.stringify(await exported())} of 600 orders in ${await windows()} windows; logs:\n${up.logs.slice(-2000)}`,
+    });
+    expect((await up.terminate()).code).toBe(0);
+  } finally {
+    await up.kill9();
+  }
 });

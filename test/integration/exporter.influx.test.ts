@@ -1,7 +1,10 @@
 /** The exporter against a real Redis and a real InfluxDB: final, revised and provisional windows, outages. */
+import { type Server, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../core/metrics.js';
 import { windowStart } from '../../core/windows.js';
 import type { Exporter } from '../../exporter/exporter.js';
 import { eventually } from '../support/eventually.js';
@@ -139,4 +142,64 @@ describe('exporter', () => {
     expect(windows[0]!.values[0]!.slice(1)).toEqual([(await t.client.zcard(t.keys.windows)), 6000]);
     await exporter.close();
   });
+
+  it('times out on a slow InfluxDB, retries, and loses nothing once it answers again', async () => {
+    const slow = await slowProxy(new URL(influx.url));
+    try {
+      const file = dir.file('orders.jsonl');
+      const lines = orderLines(500, { seed: 9, firstStart: windowStart(Date.now(), W) - 10 * W, windowMs: W, windows: 4 });
+      const { log, count } = recordingLog();
+      const metrics = createMetrics('test-host');
+      const metric = async (name: string, labels: Record<string, string> = {}) =>
+        (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+      const exporter = testExporter(t, { ...influx, url: slow.url }, database, { log, metrics });
+      slow.delayMs = 5000; // longer than the writer's 2 s timeout
+      new LineWriter(file).write(`${lines.join('\n')}\n`);
+      run(testCollector(t, [file]));
+      run(testProcessor(t));
+      run(exporter);
+      await eventually(() => count('export failed') === 1, { timeoutMs: 10_000, message: 'the timeout was not logged' });
+      expect(await t.client.get(t.keys.exportCheckpoint)).toBeNull();
+      expect(await metric('coffee_errors_total', { stage: 'exporter', type: 'influx_timeout' })).toBeGreaterThan(0);
+      expect(await metric('coffee_exporter_influx_up')).toBe(0);
+
+      slow.delayMs = 0;
+      // The timed-out writes may have landed anyway: only the exporter's recovery proves it caught up.
+      await eventually(() => count('exporting again') === 1, { timeoutMs: 30_000, message: 'the exporter did not recover' });
+      await eventually(async () => (await t.client.get(t.keys.exportCheckpoint)) === (await t.client.xrevrange(t.keys.changes, '+', '-', 'COUNT', 1))[0]?.[0], {
+        timeoutMs: 30_000,
+        message: 'the checkpoint did not reach the end of the stream',
+      });
+      await expectInfluxMatchesRedis(30_000);
+      expect(await metric('coffee_exporter_influx_up')).toBe(1);
+      expect(await influxLines(influx, database)).toHaveLength(4 * 23);
+    } finally {
+      await slow.close();
+    }
+  });
 });
+
+/** A proxy in front of InfluxDB that holds every answer back for `delayMs`: a slow server. */
+async function slowProxy(target: URL): Promise<{ url: string; delayMs: number; close(): Promise<void> }> {
+  const state = { delayMs: 0 };
+  const server: Server = createServer((req, res) => {
+    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      setTimeout(() => {
+        if (res.destroyed) return void answer.resume();
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      }, state.delayMs);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  });
+}
