@@ -1,16 +1,17 @@
 /**
  * Live-stream fan-out: 1,000 concurrent SSE clients on one `crema serve` process (the real CLI,
- * in a child process so its memory is its own). Each client keeps its own connection; the
- * benchmark publishes window snapshots on the stats channel as the processor's ticker does and
- * measures, per client and message, the time from PUBLISH to the event's arrival, and the
- * server's resident memory per connected client.
+ * in a child process so its memory is its own). The clients, each on its own connection, live in
+ * worker threads; the benchmark publishes window snapshots on the stats channel as the
+ * processor's ticker does and measures, per client and message, the time from PUBLISH to the
+ * event's arrival, and the server's resident memory per connected client.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connectRedis, createRedis } from '../core/redis.js';
 import type { WindowSnapshot } from '../core/window-snapshot.js';
-import { SseTestClient } from '../test/support/sse.js';
+import { Worker } from 'node:worker_threads';
 import { freePort } from '../test/support/servers.js';
+import type { ClientsReport, ClientsWorkerData, CollectRequest } from './stream-clients.js';
 import { benchKeys, percentile, rssMiB, startLocalRedis, waitUntil } from './support.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -20,6 +21,8 @@ export interface StreamBenchOptions {
   readonly clients?: number;
   /** Windows published. @defaultValue 100 */
   readonly messages?: number;
+  /** Threads holding the clients. @defaultValue 2 */
+  readonly threads?: number;
   /** Pause between publishes, ms: ten windows a second, ten times what the ticker publishes by default. @defaultValue 100 */
   readonly intervalMs?: number;
 }
@@ -30,6 +33,8 @@ export interface StreamBenchResult {
   readonly deliveredAll: boolean;
   /** 99th percentile over all clients and windows of PUBLISH → event received, ms. */
   readonly p99Ms: number;
+  /** Median of the same. */
+  readonly p50Ms: number;
   /** Growth of the server's resident memory per connected client, KiB. */
   readonly memoryPerClientKb: number;
 }
@@ -63,6 +68,7 @@ export async function benchStream(options: StreamBenchOptions = {}): Promise<Str
   const clientCount = options.clients ?? 1000;
   const messages = options.messages ?? 100;
   const intervalMs = options.intervalMs ?? 100;
+  const threads = options.threads ?? 2;
   const redisServer = await startLocalRedis({ persistent: false });
   const keys = benchKeys();
   const port = await freePort();
@@ -71,7 +77,7 @@ export async function benchStream(options: StreamBenchOptions = {}): Promise<Str
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const publisher = createRedis(redisServer.url, { name: 'bench-publisher' });
-  const clients: SseTestClient[] = [];
+  const workers: Worker[] = [];
   try {
     await connectRedis(publisher);
     const url = `http://127.0.0.1:${port}/api/stream`;
@@ -79,12 +85,17 @@ export async function benchStream(options: StreamBenchOptions = {}): Promise<Str
     await waitUntil(healthy, 20_000, 50);
     const before = await rssMiB(server.pid);
 
-    for (let i = 0; i < clientCount; i++) {
-      clients.push(new SseTestClient(url));
-      // Connect in small bursts, as real pages would arrive, not as a SYN flood.
-      if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 10));
+    const ready: Promise<unknown>[] = [];
+    for (let i = 0; i < threads; i++) {
+      const count = Math.floor(clientCount / threads) + (i < clientCount % threads ? 1 : 0);
+      const worker = new Worker(new URL('./stream-clients.js', import.meta.url), { workerData: { url, count } satisfies ClientsWorkerData });
+      workers.push(worker);
+      ready.push(new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      }));
     }
-    await waitUntil(async () => clients.every((c) => c.named('hello').length > 0), 60_000, 20);
+    await Promise.all(ready);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const after = await rssMiB(server.pid);
 
@@ -92,37 +103,37 @@ export async function benchStream(options: StreamBenchOptions = {}): Promise<Str
     const publishedAt: number[] = [];
     for (let seq = 1; seq <= messages; seq++) {
       const text = JSON.stringify(window(start, seq));
-      publishedAt[seq] = performance.now();
+      publishedAt[seq] = performance.timeOrigin + performance.now();
       await publisher.publish(keys.statsChannel, text);
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
-    const received = (c: SseTestClient) => c.named('window').filter((e) => (JSON.parse(e.data) as WindowSnapshot).start === start);
-    await waitUntil(async () => clients.every((c) => received(c).length >= messages), 30_000, 20).catch(() => {});
+    const reports = await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<ClientsReport>((resolve) => {
+            worker.once('message', resolve);
+            worker.postMessage({ start, messages, timeoutMs: 30_000 } satisfies CollectRequest);
+          }),
+      ),
+    );
+    const clients = reports.flatMap((r) => r.clients);
 
     const delays: number[] = [];
-    let deliveredAll = true;
+    let deliveredAll = clients.length === clientCount;
     for (const c of clients) {
-      const events = received(c);
-      const seqs = events.map((e) => (JSON.parse(e.data) as WindowSnapshot).orders);
-      if (seqs.length !== messages || seqs.some((s, i) => s !== i + 1)) deliveredAll = false;
-      for (const [i, e] of events.entries()) delays.push(e.receivedAt - publishedAt[i + 1]!);
+      if (c.seqs.length !== messages || c.seqs.some((s, i) => s !== i + 1)) deliveredAll = false;
+      c.seqs.forEach((seq, i) => delays.push(c.arrivedAt[i]! - publishedAt[seq]!));
     }
     delays.sort((a, b) => a - b);
-    if (process.env.BENCH_STREAM_DEBUG) {
-      const perMessage = Array.from({ length: messages }, (_, i) => {
-        const d = clients.map((c) => received(c)[i]!.receivedAt - publishedAt[i + 1]!);
-        return `${Math.round(Math.min(...d))}-${Math.round(Math.max(...d))}`;
-      });
-      process.stderr.write(`per message min-max ms: ${perMessage.join(' ')}\n`);
-    }
     return {
       clients: clients.filter((c) => !c.ended).length,
       deliveredAll,
       p99Ms: Number(percentile(delays, 99).toFixed(1)),
+      p50Ms: Number(percentile(delays, 50).toFixed(1)),
       memoryPerClientKb: Number((((after - before) * 1024) / clientCount).toFixed(1)),
     };
   } finally {
-    for (const c of clients) c.close();
+    await Promise.all(workers.map((w) => w.terminate()));
     publisher.disconnect();
     await stop(server);
     await redisServer.dispose();
