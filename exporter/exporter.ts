@@ -40,6 +40,8 @@ type ChangeKind = 'final' | 'revised';
 /** Longest wait for new changes in one blocking read; also bounds how long close() waits. */
 const MAX_BLOCK_MS = 250;
 const BACKOFF = Object.freeze({ initialMs: 200, maxMs: 10_000 });
+/** Longest wait for the step in progress at shutdown. */
+const CLOSE_WAIT_MS = 3000;
 
 /** Epoch ms at which a stream entry was added (the first part of its id). */
 export function streamIdTime(id: string): number {
@@ -63,10 +65,15 @@ export class Exporter {
     return this.running;
   }
 
-  /** Stops after the step in progress; what it had not acknowledged is exported on the next start. Idempotent. */
+  /**
+   * Stops after the step in progress, waiting for it at most {@link CLOSE_WAIT_MS}: a write to a
+   * hung InfluxDB is abandoned, which loses nothing (the checkpoint has not moved). Idempotent.
+   */
   readonly close = once(async () => {
     this.stopping.abort();
-    await this.running?.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running?.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
     await this.options.sink.close();
   });
 

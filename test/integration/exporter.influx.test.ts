@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createMetrics } from '../../core/metrics.js';
 import { windowStart } from '../../core/windows.js';
 import type { Exporter } from '../../exporter/exporter.js';
+import { InfluxWriter } from '../../exporter/influx-writer.js';
 import { eventually } from '../support/eventually.js';
 import { LineWriter, tempDir } from '../support/files.js';
 import { type InfluxServer, startPrivateInfluxDB } from '../support/influx.js';
@@ -177,12 +178,34 @@ describe('exporter', () => {
       await slow.close();
     }
   });
+
+  it('closes within seconds while a write hangs, without moving the checkpoint', async () => {
+    const slow = await slowProxy(new URL(influx.url));
+    try {
+      slow.delayMs = 60_000;
+      const file = dir.file('orders.jsonl');
+      new LineWriter(file).write(`${orderLines(50, { seed: 10, firstStart: windowStart(Date.now(), W) - 5 * W, windowMs: W, windows: 2 }).join('\n')}\n`);
+      run(testCollector(t, [file]));
+      run(testProcessor(t));
+      const exporter = testExporter(t, { ...influx, url: slow.url }, database, { sink: new InfluxWriter({ url: slow.url, token: influx.token, org: '', bucket: `${database}/autogen`, timeoutMs: 60_000 }) });
+      void exporter.start();
+      await eventually(() => slow.pending > 0, { message: 'no write reached InfluxDB' });
+      const started = Date.now();
+      await exporter.close();
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(await t.client.get(t.keys.exportCheckpoint)).toBeNull();
+    } finally {
+      await slow.close();
+    }
+  });
 });
 
 /** A proxy in front of InfluxDB that holds every answer back for `delayMs`: a slow server. */
-async function slowProxy(target: URL): Promise<{ url: string; delayMs: number; close(): Promise<void> }> {
-  const state = { delayMs: 0 };
+async function slowProxy(target: URL): Promise<{ url: string; delayMs: number; pending: number; close(): Promise<void> }> {
+  const state = { delayMs: 0, pending: 0 };
   const server: Server = createServer((req, res) => {
+    state.pending++;
+    res.on('close', () => state.pending--);
     const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       setTimeout(() => {
         if (res.destroyed) return void answer.resume();
