@@ -7,8 +7,8 @@ import { windowLines } from '../../exporter/points.js';
 import type { InfluxServer } from './influx.js';
 
 /**
- * Every point of every measurement as `measurement,tags fields timestamp`, sorted: exactly the
- * lines the exporter should have written. Returns the text of each side and the point counts.
+ * Every point of every measurement in `database` as `measurement,tags fields timestamp` (fields
+ * sorted), sorted: comparable line by line with {@link redisLines}.
  */
 export async function influxLines(influx: InfluxServer, database: string): Promise<string[]> {
   const lines: string[] = [];
