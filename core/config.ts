@@ -401,6 +401,16 @@ export const SETTINGS = {
     doc: 'Unsent data one live-stream client may have queued before it is dropped as too slow.',
     commands: SERVING,
   }),
+  alertsToken: spec({
+    env: 'CREMA_ALERTS_TOKEN',
+    flag: 'alerts-token',
+    kind: 'string',
+    schema: z.string().trim().min(16, 'must be at least 16 characters'),
+    defaultDoc: 'none: any client may post alerts',
+    doc: 'Bearer token Alertmanager must send to `POST /api/alerts` (its webhook `http_config.authorization`); the alerts are shown on the page.',
+    commands: SERVING,
+    secret: true,
+  }),
   heartbeatSeconds: spec({
     env: 'CREMA_HEARTBEAT_SECONDS',
     flag: 'heartbeat-seconds',
@@ -530,6 +540,8 @@ export interface Config {
   readonly streamMaxClients: number;
   readonly streamBufferBytes: number;
   readonly heartbeatMs: number;
+  /** Token `POST /api/alerts` requires; undefined accepts any client. */
+  readonly alertsToken: string | undefined;
   /** Where the exporter writes; undefined when INFLUX_URL is not set. */
   readonly influx: InfluxSettings | undefined;
   readonly provisionalMs: number;
@@ -670,6 +682,7 @@ export function loadConfig(
     streamMaxClients: v.streamMaxClients,
     streamBufferBytes: v.streamBufferKb * 1024,
     heartbeatMs: v.heartbeatSeconds * 1000,
+    alertsToken: v.alertsToken,
     influx:
       v.influxUrl === undefined
         ? undefined
@@ -731,6 +744,8 @@ function rawValue(config: Config, key: SettingName): string {
       return config.influx ? maskUrl(config.influx.url) : '(none)';
     case 'influxToken':
       return config.influx?.token ? '***' : '(none)';
+    case 'alertsToken':
+      return config.alertsToken ? '***' : '(none)';
     case 'influxOrg':
       return config.influx?.org || '(none)';
     case 'influxBucket':

@@ -143,6 +143,17 @@ export function createMetrics(host: string) {
         labelNames: ['route', 'status'] as const,
         registers,
       }),
+      alertsFiring: new Gauge({
+        name: 'coffee_web_alerts_firing',
+        help: 'Alerts firing now, as Alertmanager last reported them to /api/alerts (shown on the page).',
+        registers,
+      }),
+      alertNotifications: new Counter({
+        name: 'coffee_web_alert_notifications_total',
+        help: 'Alertmanager webhook notifications received on /api/alerts, by result: applied, rejected (not a notification), unauthorized.',
+        labelNames: ['result'] as const,
+        registers,
+      }),
       historyDuration: new Histogram({
         name: 'coffee_web_history_duration_seconds',
         help: 'Time to read the windows of one /api/windows request from Redis.',
@@ -192,5 +203,6 @@ export function createMetrics(host: string) {
   for (const reason of DEAD_LETTER_REASONS) metrics.processor.deadLetters.inc({ reason }, 0);
   for (const kind of ['final', 'revised', 'provisional']) metrics.exporter.windows.inc({ kind }, 0);
   for (const reason of ['slow', 'full']) metrics.web.droppedClients.inc({ reason }, 0);
+  for (const result of ['applied', 'rejected', 'unauthorized']) metrics.web.alertNotifications.inc({ result }, 0);
   return metrics;
 }

@@ -46,5 +46,24 @@ export interface StatusEvent {
   readonly redis: 'up' | 'down';
 }
 
-/** Event names of the live stream; `window` carries a {@link WindowSnapshot}. */
-export const STREAM_EVENTS = { hello: 'hello', window: 'window', status: 'status' } as const;
+/** An alert firing now, as Alertmanager reported it to `POST /api/alerts`. */
+export interface FiringAlert {
+  /** The alert's name, such as `CremaOrderRateLow`. */
+  readonly name: string;
+  readonly severity: string;
+  readonly summary: string;
+  readonly description: string;
+  /** ISO-8601. */
+  readonly startsAt: string;
+}
+
+/** Stream event `alerts` (and the body of `GET /api/alerts`): every alert firing now, most severe first. */
+export interface AlertsEvent {
+  readonly alerts: readonly FiringAlert[];
+}
+
+/**
+ * Event names of the live stream; `window` carries a {@link WindowSnapshot}, `alerts` an
+ * {@link AlertsEvent} (sent after `hello` and whenever the firing alerts change).
+ */
+export const STREAM_EVENTS = { hello: 'hello', window: 'window', status: 'status', alerts: 'alerts' } as const;

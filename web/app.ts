@@ -2,12 +2,14 @@
  * The Express application: history API, live stream, health, metrics and the static page.
  * Routes only translate HTTP; reading Redis and relaying the channel live in their own modules.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { basename } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import type { WindowsResponse } from './api-types.js';
+import { AlertPayloadError, type AlertBoard } from './alert-board.js';
+import { type AlertsEvent, STREAM_EVENTS, type WindowsResponse } from './api-types.js';
 import type { WindowHistory } from './history.js';
 import { apiRateLimit, cors, securityHeaders } from './security.js';
 import type { StreamHub } from './stream-hub.js';
@@ -22,11 +24,15 @@ export interface AppOptions {
   readonly publicDir: string;
   readonly corsOrigins: readonly string[];
   readonly apiRateLimit: number;
+  /** The firing alerts Alertmanager reports to `POST /api/alerts`. */
+  readonly alerts: AlertBoard;
+  /** Bearer token `POST /api/alerts` requires; undefined accepts any client. */
+  readonly alertsToken?: string | undefined;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
 
-const ROUTES = new Set(['/api/windows', '/api/stream', '/healthz', '/metrics']);
+const ROUTES = new Set(['/api/windows', '/api/stream', '/api/alerts', '/healthz', '/metrics']);
 // Bundles carry a content hash in their names (page-abc123.js), so they never change in place.
 const HASHED = /-[A-Z0-9]{8}\.(js|css)$/;
 
@@ -77,8 +83,35 @@ export function createApp(o: AppOptions): express.Express {
     const fromQuery = typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined;
     o.hub.connect(req, res, req.get('last-event-id') ?? fromQuery);
   });
+  api.get('/alerts', (_req, res) => {
+    res.set('cache-control', 'no-store').json({ alerts: o.alerts.list() } satisfies AlertsEvent);
+  });
+  api.post('/alerts', express.json({ limit: '1mb' }), (req, res) => {
+    if (o.alertsToken !== undefined && !sameSecret(req.get('authorization') ?? '', `Bearer ${o.alertsToken}`)) {
+      o.metrics.web.alertNotifications.inc({ result: 'unauthorized' });
+      res.status(401).set('www-authenticate', 'Bearer').json({ error: 'a bearer token is required (CREMA_ALERTS_TOKEN)' });
+      return;
+    }
+    let changed: boolean;
+    try {
+      changed = o.alerts.apply(req.body);
+    } catch (error) {
+      if (!(error instanceof AlertPayloadError)) throw error;
+      o.metrics.web.alertNotifications.inc({ result: 'rejected' });
+      res.status(400).json({ error: error.message });
+      return;
+    }
+    o.metrics.web.alertNotifications.inc({ result: 'applied' });
+    o.metrics.web.alertsFiring.set(o.alerts.size);
+    if (changed) {
+      const alerts = o.alerts.list();
+      o.log.info({ firing: alerts.map((a) => a.name) }, 'alerts changed');
+      o.hub.setState(STREAM_EVENTS.alerts, { alerts } satisfies AlertsEvent);
+    }
+    res.status(200).json({ firing: o.alerts.size });
+  });
   api.use((_req, res) => {
-    res.status(404).json({ error: 'no such endpoint: try /api/windows or /api/stream' });
+    res.status(404).json({ error: 'no such endpoint: try /api/windows, /api/stream or /api/alerts' });
   });
   app.use('/api', api);
 
@@ -95,7 +128,11 @@ export function createApp(o: AppOptions): express.Express {
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof QueryError) {
+    const client = error as { status?: unknown; expose?: unknown; message?: unknown };
+    if (typeof client.status === 'number' && client.status >= 400 && client.status < 500 && client.expose === true) {
+      // The body parser's answers: not JSON (400), too large (413), wrong charset (415).
+      res.status(client.status).json({ error: String(client.message) });
+    } else if (error instanceof QueryError) {
       res.status(400).json({ error: error.message, parameter: error.parameter });
     } else if (error instanceof RedisUnavailable) {
       res.status(503).set('retry-after', '2').json({ error: 'Redis is unreachable; retry shortly' });
@@ -115,6 +152,12 @@ async function ping(redis: Redis): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Compares secrets in constant time (hashes first, so lengths do not leak either). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** Redis is down: the request may succeed later (503), it is not the server's bug (500). */

@@ -25,6 +25,7 @@ export function createWeb(config: Config, log: Logger, metrics: Metrics) {
     streamMaxClients: config.streamMaxClients,
     streamBufferBytes: config.streamBufferBytes,
     heartbeatMs: config.heartbeatMs,
+    alertsToken: config.alertsToken,
     log,
     metrics,
   });

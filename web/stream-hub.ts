@@ -48,6 +48,8 @@ export class StreamHub {
   private seq = 0;
   private readonly replay: Relayed[] = [];
   private readonly clients = new Set<SseClient>();
+  /** The newest frame of each state event, sent to every new client after its hello. */
+  private readonly states = new Map<string, string>();
   private readonly stopping = new AbortController();
   private heartbeat: NodeJS.Timeout | undefined;
   private subscribing: Promise<void> | undefined;
@@ -110,7 +112,8 @@ export class StreamHub {
     const missed = this.missedSince(lastEventId);
     const hello = (resumed: boolean) =>
       sseRetry(this.options.retryMs ?? 1000) +
-      sseFrame(STREAM_EVENTS.hello, { resumed, windowMs: this.options.windowMs, redis: this.redisUp ? 'up' : 'down' } satisfies HelloEvent);
+      sseFrame(STREAM_EVENTS.hello, { resumed, windowMs: this.options.windowMs, redis: this.redisUp ? 'up' : 'down' } satisfies HelloEvent) +
+      [...this.states.values()].join('');
     if (missed) {
       client.release(hello(true) + Buffer.concat(missed.map((e) => e.frame)).toString());
       return;
@@ -121,6 +124,16 @@ export class StreamHub {
       (snapshot) => client.release(hello(false) + (snapshot ? sseFrame(STREAM_EVENTS.window, snapshot, asOf) : '')),
       () => client.release(hello(false)),
     );
+  }
+
+  /**
+   * Sends a state event (such as the firing alerts) to every client now, and to each new client
+   * right after its hello. State events carry the whole state, so they are never replayed.
+   */
+  setState(event: string, data: unknown): void {
+    const frame = sseFrame(event, data);
+    this.states.set(event, frame);
+    this.broadcast(Buffer.from(frame));
   }
 
   /** Ends every stream and the subscription. Idempotent. */

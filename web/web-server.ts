@@ -9,6 +9,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { RedisKeys } from '../core/keys.js';
 import { connectRedis } from '../core/redis.js';
 import { createApp } from './app.js';
+import { AlertBoard } from './alert-board.js';
 import { WindowHistory } from './history.js';
 import { StreamHub } from './stream-hub.js';
 
@@ -29,6 +30,8 @@ export interface WebServerOptions {
   readonly streamBufferBytes: number;
   readonly heartbeatMs: number;
   readonly log: Logger;
+  /** Bearer token `POST /api/alerts` requires; undefined accepts any client. */
+  readonly alertsToken?: string | undefined;
   readonly metrics: Metrics;
 }
 
@@ -53,7 +56,7 @@ export class WebServer implements Stage {
       log: options.log,
       metrics: options.metrics,
     });
-    const app = createApp({ ...options, history, hub: this.hub });
+    const app = createApp({ ...options, history, hub: this.hub, alerts: new AlertBoard() });
     this.server = createServer(app);
   }
 

@@ -3,7 +3,7 @@
  * reconnects by itself after a dropped connection and sends `Last-Event-ID`; when it gives up
  * (an HTTP error such as 503) a new one is opened with backoff, carrying the id in the query.
  */
-import { type HelloEvent, STREAM_EVENTS, type StatusEvent, type WindowSnapshot } from '../api-types.js';
+import { type AlertsEvent, type HelloEvent, STREAM_EVENTS, type StatusEvent, type WindowSnapshot } from '../api-types.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
 
@@ -11,6 +11,7 @@ export interface LiveStreamHandlers {
   onHello(hello: HelloEvent): void;
   onWindow(window: WindowSnapshot): void;
   onStatus(status: StatusEvent): void;
+  onAlerts(alerts: AlertsEvent): void;
   onState(state: ConnectionState): void;
 }
 
@@ -43,6 +44,9 @@ export class LiveStream {
     });
     source.addEventListener(STREAM_EVENTS.status, (event) => {
       this.handlers.onStatus(JSON.parse((event as MessageEvent<string>).data) as StatusEvent);
+    });
+    source.addEventListener(STREAM_EVENTS.alerts, (event) => {
+      this.handlers.onAlerts(JSON.parse((event as MessageEvent<string>).data) as AlertsEvent);
     });
     source.addEventListener('error', () => {
       this.handlers.onState('reconnecting');

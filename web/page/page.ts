@@ -2,7 +2,7 @@
  * The live page: loads the recent windows, follows the live stream, and redraws the charts and
  * the current window's totals. Everything shown is set as text, never as HTML.
  */
-import type { HelloEvent, StatusEvent, WindowSnapshot } from '../api-types.js';
+import type { AlertsEvent, FiringAlert, HelloEvent, StatusEvent, WindowSnapshot } from '../api-types.js';
 import { OrdersLine, type Slot, StackedBars } from './charts.js';
 import { HistoryError, fetchWindows } from './history-api.js';
 import { type ConnectionState, LiveStream } from './live-stream.js';
@@ -68,6 +68,26 @@ function renderState(): void {
   notice.hidden = text === '';
 }
 
+/** The banner of firing alerts (from Alertmanager through the server); hidden when none fires. */
+function renderAlerts(alerts: readonly FiringAlert[]): void {
+  const banner = element('alerts');
+  const list = element('alerts-list');
+  list.replaceChildren(
+    ...alerts.map((alert) => {
+      const item = document.createElement('li');
+      item.dataset.severity = alert.severity;
+      const name = document.createElement('strong');
+      name.textContent = alert.summary || alert.name;
+      const detail = document.createElement('span');
+      detail.textContent = ` ${alert.description} (${alert.name}, ${alert.severity}, since ${time.format(Date.parse(alert.startsAt))})`;
+      item.append(name, detail);
+      return item;
+    }),
+  );
+  element('alerts-title').textContent = alerts.length === 1 ? '1 alert firing' : `${alerts.length} alerts firing`;
+  banner.hidden = alerts.length === 0;
+}
+
 let scheduled = false;
 /** Coalesces bursts of updates (a tick publishes several windows) into one redraw. */
 function scheduleRender(): void {
@@ -113,6 +133,9 @@ const live = new LiveStream('api/stream', {
     // Windows published while the server's subscription was down were never relayed.
     if (!redisDown) void loadHistory();
     scheduleRender();
+  },
+  onAlerts(event: AlertsEvent) {
+    renderAlerts(event.alerts);
   },
   onState(state: ConnectionState) {
     connection = state;
