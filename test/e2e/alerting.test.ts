@@ -2,12 +2,15 @@
  * Alerting end to end, with real binaries: a collector and a processor count what a generator
  * writes at its normal rate; Prometheus scrapes them every second and evaluates the rules (the
  * thresholds of config/thresholds.json, with seconds for minutes); Alertmanager posts to a webhook
- * receiver in the test. The generator stops → the low-order-rate alert reaches the receiver; a new
- * generator starts → the alert resolves.
+ * receiver in the test and to `crema serve`, whose page is open in Chromium. The generator stops →
+ * the low-order-rate alert reaches the receiver and the page shows it in its banner; a new
+ * generator starts → the alert resolves and the banner goes away.
  */
-import { afterEach, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { THRESHOLDS } from '../../core/thresholds.js';
 import { ALERT, alertRuleGroups, perMinute } from '../../prometheus/alert-rules.js';
+import { launchChromium } from '../support/browser.js';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
 import { useTestEnvironment } from '../support/fixtures.js';
@@ -21,6 +24,13 @@ import {
 import { freePort } from '../support/servers.js';
 
 const env = useTestEnvironment();
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
@@ -29,22 +39,34 @@ afterEach(async () => {
 /** The generator's default: 40 orders a second, 2400 a minute, well above the minimum. */
 const RATE = 40;
 
+async function banner(page: Page): Promise<string | undefined> {
+  return (await page.isVisible('#alerts')) ? ((await page.textContent('#alerts')) ?? '') : undefined;
+}
+
 async function value(prometheus: PrometheusServer, promql: string): Promise<number | undefined> {
   const [sample] = await prometheus.query(promql);
   return sample?.value ? Number(sample.value[1]) : undefined;
 }
 
-it('sends the low-order-rate alert through Alertmanager when orders stop, and resolves it when they resume', async () => {
+it('sends the low-order-rate alert through Alertmanager to a webhook and the page banner when orders stop, and resolves it when they resume', async () => {
   expect(RATE * 60).toBeGreaterThan(THRESHOLDS.ordersPerMinute.low * 2);
   const { redis: t, dir } = env;
   const file = dir.file('orders.jsonl');
   const common = ['--redis-url', t.url, '--prefix', t.prefix];
-  const [collectorPort, processorPort] = [await freePort(), await freePort()];
+  const [collectorPort, processorPort, webPort] = [await freePort(), await freePort(), await freePort()];
 
+  const web = new CremaProcess('serve', [...common, '--web-port', String(webPort)]);
+  cleanups.push(() => web.terminate());
   const receiver = await startWebhookReceiver();
   cleanups.push(() => receiver.close());
-  const alertmanager = await startAlertmanager({ webhookUrl: receiver.url });
+  const alertmanager = await startAlertmanager({ webhookUrls: [receiver.url, `http://127.0.0.1:${webPort}/api/alerts`] });
   cleanups.push(() => alertmanager.dispose());
+  await web.waitForLog('serving the live page');
+  const page = await browser.newPage();
+  cleanups.push(() => page.close());
+  await page.goto(`http://127.0.0.1:${webPort}/`);
+  await eventually(async () => (await page.getAttribute('#connection', 'data-state')) === 'live', { message: 'the page never went live' });
+  expect(await banner(page)).toBeUndefined();
 
   const generate = () => new CremaProcess('generate', ['--file', file, '--rate', String(RATE)]);
   let generator = generate();
@@ -77,6 +99,10 @@ it('sends the low-order-rate alert through Alertmanager when orders stop, and re
   expect(firing.labels.severity).toBe('warning');
   expect(firing.annotations.summary).toBe(`Fewer than ${THRESHOLDS.ordersPerMinute.low} orders per minute`);
   // Nothing else is wrong with the pipeline.
+  await eventually(async () => (await banner(page))?.includes(firing.annotations.summary!) ?? false, {
+    timeoutMs: 15_000,
+    message: async () => `the page shows no banner with "${firing.annotations.summary}": ${await banner(page)}; web logs:\n${web.logs.slice(-2000)}`,
+  });
   const expected = new Set<string>([ALERT.orderRateLow, ALERT.drinkRateLow]);
   const names = receiver.notifications.flatMap((n) => n.alerts).map((a) => a.labels.alertname ?? '');
   expect(names.filter((name) => !expected.has(name))).toEqual([]);
@@ -86,4 +112,10 @@ it('sends the low-order-rate alert through Alertmanager when orders stop, and re
   const resolved = await receiver.waitFor(ALERT.orderRateLow, 'resolved');
   expect(Date.parse(resolved.endsAt)).toBeGreaterThan(Date.parse(firing.startsAt));
   expect(((await value(prometheus, ordersPerMinute)) ?? 0)).toBeGreaterThan(THRESHOLDS.ordersPerMinute.low);
+  // The drink-rate alert resolves with it; then no alert is left and the banner goes away.
+  await receiver.waitFor(ALERT.drinkRateLow, 'resolved');
+  await eventually(async () => (await banner(page)) === undefined, {
+    timeoutMs: 15_000,
+    message: async () => `the banner still shows: ${await banner(page)}`,
+  });
 }, 240_000);

@@ -136,12 +136,12 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   };
 }
 
-/** Alertmanager on a free loopback port, sending every alert to `webhookUrl` within a second. */
-export async function startAlertmanager(options: { webhookUrl: string }): Promise<AlertmanagerServer> {
+/** Alertmanager on a free loopback port, sending every alert to each of `webhookUrls` within a second. */
+export async function startAlertmanager(options: { webhookUrls: readonly string[] }): Promise<AlertmanagerServer> {
   const dir = await mkdtemp(join(tmpdir(), 'crema-alertmanager-'));
   const config = {
     route: { receiver: 'test', group_by: ['alertname'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
-    receivers: [{ name: 'test', webhook_configs: [{ url: options.webhookUrl, send_resolved: true }] }],
+    receivers: [{ name: 'test', webhook_configs: options.webhookUrls.map((url) => ({ url, send_resolved: true })) }],
   };
   await writeFile(join(dir, 'alertmanager.yml'), toYaml(config));
   const port = await freePort();
