@@ -36,8 +36,8 @@ describe('docker-compose.yml', () => {
   const services = Object.entries(compose.services);
   const crema = services.filter(([, s]) => s.build !== undefined);
 
-  it('runs one container per stage from the one Dockerfile, plus redis, influxdb and grafana', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['collector', 'exporter', 'generator', 'grafana', 'influxdb', 'processor', 'redis', 'web']);
+  it('runs one container per stage from the one Dockerfile, plus redis, influxdb, grafana, prometheus and alertmanager', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['alertmanager', 'collector', 'exporter', 'generator', 'grafana', 'influxdb', 'processor', 'prometheus', 'redis', 'web']);
     expect(Object.fromEntries(crema.map(([name, s]) => [name, s.command]))).toEqual({
       generator: ['generate'],
       collector: ['collect'],
@@ -97,7 +97,13 @@ describe('docker-compose.yml', () => {
     const mounts = (name: string) => (compose.services[name]!.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':').slice(0, 2).join(':') : `${v.source}:${v.target}`));
     expect(mounts('generator')).toContain('orders:/data');
     expect(mounts('collector')).toContain('orders:/data');
-    for (const file of ['grafana/provisioning/datasources/influxdb.yaml', 'grafana/provisioning/dashboards/crema.yaml', 'grafana/provisioning/dashboards/crema/coffee-orders.json']) {
+    for (const file of [
+      'grafana/provisioning/datasources/influxdb.yaml',
+      'grafana/provisioning/datasources/prometheus.yaml',
+      'grafana/provisioning/dashboards/crema.yaml',
+      'grafana/provisioning/dashboards/crema/coffee-orders.json',
+      'grafana/provisioning/dashboards/crema/pipeline-health.json',
+    ]) {
       expect(existsSync(`${root}${file}`), file).toBe(true);
     }
     const home = compose.services.grafana!.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!;
@@ -109,6 +115,32 @@ describe('docker-compose.yml', () => {
     const example = readFileSync(`${root}.env.example`, 'utf8');
     const needed = new Set([...raw.matchAll(/\$\{(\w+)/g)].map((m) => m[1]!));
     for (const variable of needed) expect(example, variable).toMatch(new RegExp(`^${variable}=`, 'm'));
+  });
+});
+
+describe('docker-compose.yml: Prometheus and Alertmanager', () => {
+  const compose = resolvedCompose();
+  const mounts = (name: string) => (compose.services[name]!.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':').slice(0, 2).join(':') : `${v.source}:${v.target}`));
+
+  it('runs Prometheus and Alertmanager with the files of prometheus/, and Grafana with Prometheus as a data source', () => {
+    expect(mounts('prometheus')).toContain(`${root}prometheus:/etc/prometheus`);
+    expect(mounts('alertmanager')).toContain(`${root}prometheus/alertmanager.yml:/etc/alertmanager/alertmanager.yml`);
+    expect(compose.services.prometheus!.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    expect(compose.services.alertmanager!.command).toContain('--config.file=/etc/alertmanager/alertmanager.yml');
+    expect(compose.services.grafana!.environment!.PROMETHEUS_URL).toBe('http://prometheus:9090');
+  });
+
+  it('scrapes every stage that serves metrics, on the port compose gives it', () => {
+    const scrape = readFileSync(`${root}prometheus/prometheus.yml`, 'utf8');
+    const ports: Record<string, string> = { collector: '9465', processor: '9466', exporter: '9467', web: '8080' };
+    for (const [name, port] of Object.entries(ports)) {
+      const env = compose.services[name]!.environment!;
+      expect(env.CREMA_METRICS_PORT ?? env.CREMA_WEB_PORT, name).toBe(port);
+      expect(scrape, name).toContain(`"${name}:${port}"`);
+    }
+    expect(scrape).toContain('"alertmanager:9093"');
+    const alertmanager = readFileSync(`${root}prometheus/alertmanager.yml`, 'utf8');
+    expect(alertmanager).toContain(`url: http://web:${ports.web}/api/alerts`);
   });
 });
 
