@@ -2,9 +2,10 @@
 import { Collector } from '../collector/collector.js';
 import { connectRedis, createRedis } from '../core/redis.js';
 import { EnvelopeFramer } from '../core/envelope.js';
+import type { Metrics } from '../core/metrics.js';
 import { benchKeys, freshMetrics, quietLog, waitUntil } from './support.js';
 
-export async function benchCollector(url: string, file: string, lines: number): Promise<{ linesPerSecond: number; seconds: number }> {
+export async function benchCollector(url: string, file: string, lines: number, metrics: Metrics = freshMetrics()): Promise<{ linesPerSecond: number; seconds: number }> {
   const keys = benchKeys();
   const redis = createRedis(url, { name: 'bench-collector' });
   const probe = createRedis(url, { name: 'bench-probe' });
@@ -20,7 +21,7 @@ export async function benchCollector(url: string, file: string, lines: number): 
     queueMax: 100_000_000,
     pollMs: 50,
     log: quietLog,
-    metrics: freshMetrics(),
+    metrics,
   });
   const started = performance.now();
   void collector.start();

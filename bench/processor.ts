@@ -1,6 +1,7 @@
 /** Processor throughput: queue → committed windows, exactly once; the one-LPOP-per-order baseline; parse + count alone. */
 import { DEFAULT_CATALOG } from '../core/catalog.js';
 import { EnvelopeFramer } from '../core/envelope.js';
+import type { Metrics } from '../core/metrics.js';
 import { createOrderValidator } from '../core/order.js';
 import { connectRedis, createRedis } from '../core/redis.js';
 import { BatchCounter } from '../processor/batch-counter.js';
@@ -15,7 +16,12 @@ export function frame(lines: readonly string[], ingestedAt = Date.now()): string
   return lines.map((line, i) => framer.frame(i, ingestedAt, line));
 }
 
-export async function benchProcessor(url: string, envelopes: readonly string[], batchSize: number): Promise<{ ordersPerSecond: number; seconds: number }> {
+export async function benchProcessor(
+  url: string,
+  envelopes: readonly string[],
+  batchSize: number,
+  metrics: Metrics = freshMetrics(),
+): Promise<{ ordersPerSecond: number; seconds: number }> {
   const keys = benchKeys();
   const redis = createRedis(url, { name: 'bench-processor' });
   const probe = createRedis(url, { name: 'bench-probe' });
@@ -34,7 +40,7 @@ export async function benchProcessor(url: string, envelopes: readonly string[], 
     leaseMs: 10_000,
     tickMs: 1000,
     log: quietLog,
-    metrics: freshMetrics(),
+    metrics,
   });
   const started = performance.now();
   void processor.start();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { benchCollector, benchRpushPerLine } from './collector.js';
 import { benchExporter } from './exporter.js';
 import { benchLatency } from './latency.js';
+import { benchMetricsOverhead, metricUpdateCostUs } from './metrics-overhead.js';
 import { benchOutageMemory } from './outage-memory.js';
 import { benchRedisBenchmark, benchRsyslog } from './peers.js';
 import { benchLpopPerOrder, benchParseAndCount, benchProcessor, frame } from './processor.js';
@@ -22,6 +23,7 @@ const SIZES = {
   latencyRate: 5000,
   latencySeconds: Number(process.env.BENCH_LATENCY_SECONDS ?? 15),
   outageLines: 500_000,
+  metricsRounds: Number(process.env.BENCH_METRICS_ROUNDS ?? 5),
 };
 
 type Row = [measurement: string, value: string, note: string];
@@ -76,6 +78,15 @@ async function main(): Promise<void> {
     results.latency = latency;
     log([`append → committed latency at ${SIZES.latencyRate.toLocaleString('en')}/s: p50 (ms)`, String(round(latency.p50Ms, 1)), 'collector and processor as separate processes']);
     log([`append → committed latency at ${SIZES.latencyRate.toLocaleString('en')}/s: p99 (ms)`, String(round(latency.p99Ms, 1)), `max ${round(latency.maxMs, 1)} ms over ${latency.orders.toLocaleString('en')} orders`]);
+
+    const overhead = await benchMetricsOverhead(redis.url, file, SIZES.collectorLines, lines, SIZES.metricsRounds);
+    const updateCost = metricUpdateCostUs();
+    results.metricsOverhead = { ...overhead, updateCostUs: updateCost };
+    for (const [stage, r] of Object.entries(overhead)) {
+      const change = round((r.ratio - 1) * 100, 1);
+      log([`${stage}: metrics on vs off (change of median)`, `${change >= 0 ? '+' : ''}${change} %`, `${round(r.on).toLocaleString('en')} vs ${round(r.off).toLocaleString('en')}/s, medians of ${SIZES.metricsRounds} alternating runs, scraped every 1 s`]);
+    }
+    log(['metric updates per committed batch (µs)', `${round(updateCost.collectorBatch, 2)} / ${round(updateCost.processorBatch, 2)}`, 'collector / processor, alone in a loop']);
 
     const outage = await benchOutageMemory(join(work, 'outage.jsonl'), SIZES.outageLines);
     results.outageMemory = outage;
