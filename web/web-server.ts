@@ -3,13 +3,14 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Stage } from '../core/stage.js';
+import { CremaError } from '../core/errors.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { RedisKeys } from '../core/keys.js';
 import { connectRedis } from '../core/redis.js';
-import { createApp } from './app.js';
 import { AlertBoard } from './alert-board.js';
+import { createApp } from './app.js';
 import { WindowHistory } from './history.js';
 import { StreamHub } from './stream-hub.js';
 
@@ -29,9 +30,9 @@ export interface WebServerOptions {
   readonly streamMaxClients: number;
   readonly streamBufferBytes: number;
   readonly heartbeatMs: number;
-  readonly log: Logger;
   /** Bearer token `POST /api/alerts` requires; undefined accepts any client. */
   readonly alertsToken?: string | undefined;
+  readonly log: Logger;
   readonly metrics: Metrics;
 }
 
@@ -68,9 +69,11 @@ export class WebServer implements Stage {
       connectRedis(redis, this.stopping.signal).catch(() => {});
       this.hub.start();
       await new Promise<void>((resolve, reject) => {
-        this.server.once('error', reject);
+        const fail = (error: Error) =>
+          reject(new CremaError(`web server cannot listen on ${host}:${port} (${error.message}); set CREMA_WEB_PORT or CREMA_WEB_HOST`, 'listen'));
+        this.server.once('error', fail);
         this.server.listen(port, host, () => {
-          this.server.off('error', reject);
+          this.server.off('error', fail);
           resolve();
         });
       });

@@ -155,6 +155,11 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('button[data-d
 
 new ResizeObserver(() => scheduleRender()).observe(element('chart'));
 // Time moves on when no orders come: keep the axis on the current window.
-setInterval(() => scheduleRender(), 1000);
+let currentSlot = 0;
+setInterval(() => {
+  const slot = Math.floor(Date.now() / windowMs);
+  if (slot !== currentSlot) scheduleRender();
+  currentSlot = slot;
+}, 1000);
 render();
 live.open();
