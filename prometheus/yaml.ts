@@ -21,8 +21,12 @@ const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
 const RESERVED = /^(true|false|yes|no|on|off|y|n|null)$/i;
 
+/** Multi-line strings a literal block (`|-`) keeps exactly: no final newline, no leading space, no control characters. */
+const BLOCK_SAFE = /^(?! )[^\u0000-\u0008\u000b-\u001f\u007f]*[^\n]$/;
+
 function scalar(value: string | number | boolean | null, indent: number): string {
-  if (typeof value === 'string' && value.includes('\n')) {
+  if (typeof value === 'number') return number(value);
+  if (typeof value === 'string' && value.includes('\n') && BLOCK_SAFE.test(value)) {
     const pad = ' '.repeat(indent + 2);
     return `|-\n${value
       .split('\n')
@@ -33,6 +37,13 @@ function scalar(value: string | number | boolean | null, indent: number): string
   // PromQL is full of double quotes: single quotes keep it as written.
   if (typeof value === 'string' && value.includes('"') && !/['\\\u0000-\u001f]/.test(value)) return `'${value}'`;
   return JSON.stringify(value);
+}
+
+/** A number both YAML 1.1 and 1.2 read back as that number (1.1 wants a dot in exponent floats). */
+function number(value: number): string {
+  if (!Number.isFinite(value)) throw new Error(`toYaml: cannot write ${value}`);
+  const text = String(value);
+  return /e/.test(text) && !text.includes('.') ? text.replace('e', '.0e') : text;
 }
 
 function isScalar(value: YamlValue): value is string | number | boolean | null {
