@@ -17,7 +17,7 @@ export async function benchCollector(url: string, file: string, lines: number, m
     host: 'bench',
     from: 'beginning',
     maxLineBytes: 1024 * 1024,
-    batchLines: 1000,
+    batchLines,
     queueMax: 100_000_000,
     pollMs: 50,
     log: quietLog,

@@ -1,6 +1,6 @@
 /** Processor throughput: queue → committed windows, exactly once; the one-LPOP-per-order baseline; parse + count alone. */
 import { DEFAULT_CATALOG } from '../core/catalog.js';
-import { EnvelopeFramer } from '../core/envelope.js';
+import { EnvelopeFramer, parseEnvelope } from '../core/envelope.js';
 import type { Metrics } from '../core/metrics.js';
 import { createOrderValidator } from '../core/order.js';
 import { connectRedis, createRedis } from '../core/redis.js';
@@ -68,7 +68,9 @@ export async function benchLpopPerOrder(url: string, envelopes: readonly string[
   for (;;) {
     const raw = await redis.lpop(keys.queue);
     if (raw === null) break;
-    const check = validate((JSON.parse(raw) as { line: string }).line);
+    const envelope = parseEnvelope(raw);
+    if (!envelope) continue;
+    const check = validate(envelope.line);
     if (!check.ok) continue;
     const key = keys.window(Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS);
     await redis.hincrby(key, 'orders', 1);

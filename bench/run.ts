@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCollector, benchRpushPerLine } from './collector.js';
+import { loadConfig } from '../core/config.js';
 import { benchExporter } from './exporter.js';
 import { benchLatency } from './latency.js';
 import { benchMetricsOverhead, metricUpdateCostUs } from './metrics-overhead.js';
@@ -15,6 +16,9 @@ import { benchRedisBenchmark, benchRsyslog } from './peers.js';
 import { benchLpopPerOrder, benchParseAndCount, benchProcessor, frame } from './processor.js';
 import { benchStream } from './stream.js';
 import { round, startLocalRedis, writeOrderFile } from './support.js';
+
+/** The default configuration: the benchmark measures what users run. */
+const DEFAULTS = loadConfig('up', [], {});
 
 const SIZES = {
   collectorLines: Number(process.env.BENCH_COLLECTOR_LINES ?? 1_000_000),
@@ -43,9 +47,9 @@ async function main(): Promise<void> {
     const bytes = await writeOrderFile(file, SIZES.collectorLines);
     const lines = readFileSync(file, 'utf8').split('\n').slice(0, SIZES.processorOrders);
 
-    const collector = await benchCollector(redis.url, file, SIZES.collectorLines);
+    const collector = await benchCollector(redis.url, file, SIZES.collectorLines, DEFAULTS.collectBatch);
     results.collector = collector;
-    log(['collector: file → queue, exactly once (lines/s)', round(collector.linesPerSecond).toLocaleString('en'), `${SIZES.collectorLines.toLocaleString('en')} lines, ${round(bytes / 2 ** 20)} MiB, batches of 1,000, 4 in flight`]);
+    log(['collector: file → queue, exactly once (lines/s)', round(collector.linesPerSecond).toLocaleString('en'), `${SIZES.collectorLines.toLocaleString('en')} lines, ${round(bytes / 2 ** 20)} MiB, batches of ${DEFAULTS.collectBatch.toLocaleString('en')}, 4 in flight`]);
 
     const rpush = await benchRpushPerLine(redis.url, lines.slice(0, SIZES.baselineOrders));
     results.rpushPerLine = rpush;
@@ -60,9 +64,9 @@ async function main(): Promise<void> {
     log(['peer: rsyslog imfile → omhiredis (lines/s)', rsyslog ? round(rsyslog.linesPerSecond).toLocaleString('en') : 'n/a', rsyslog ? 'same file, private rsyslogd' : 'rsyslog-hiredis not installed']);
 
     const envelopes = frame(lines);
-    const processor = await benchProcessor(redis.url, envelopes, 1000);
+    const processor = await benchProcessor(redis.url, envelopes, DEFAULTS.processBatch);
     results.processor = processor;
-    log(['processor: queue → committed windows (orders/s)', round(processor.ordersPerSecond).toLocaleString('en'), `${envelopes.length.toLocaleString('en')} orders, batches of 1,000, claim + fenced commit`]);
+    log(['processor: queue → committed windows (orders/s)', round(processor.ordersPerSecond).toLocaleString('en'), `${envelopes.length.toLocaleString('en')} orders, batches of ${DEFAULTS.processBatch.toLocaleString('en')}, prefetched claim + fenced commit`]);
 
     const lpop = await benchLpopPerOrder(redis.url, envelopes.slice(0, SIZES.baselineOrders));
     results.lpopPerOrder = lpop;
