@@ -1,11 +1,19 @@
 /** Collector throughput: file → queue, exactly once, and the seed's one-RPUSH-per-line baseline. */
 import { Collector } from '../collector/collector.js';
+import { loadConfig } from '../core/config.js';
 import { connectRedis, createRedis } from '../core/redis.js';
 import { EnvelopeFramer } from '../core/envelope.js';
 import type { Metrics } from '../core/metrics.js';
 import { benchKeys, freshMetrics, quietLog, waitUntil } from './support.js';
 
-export async function benchCollector(url: string, file: string, lines: number, metrics: Metrics = freshMetrics()): Promise<{ linesPerSecond: number; seconds: number }> {
+/** Collector with the default configuration's batch size, unless told otherwise. */
+export async function benchCollector(
+  url: string,
+  file: string,
+  lines: number,
+  metrics: Metrics = freshMetrics(),
+  batchLines: number = loadConfig('collect', [], {}).collectBatch,
+): Promise<{ linesPerSecond: number; seconds: number }> {
   const keys = benchKeys();
   const redis = createRedis(url, { name: 'bench-collector' });
   const probe = createRedis(url, { name: 'bench-probe' });

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     const bytes = await writeOrderFile(file, SIZES.collectorLines);
     const lines = readFileSync(file, 'utf8').split('\n').slice(0, SIZES.processorOrders);
 
-    const collector = await benchCollector(redis.url, file, SIZES.collectorLines, DEFAULTS.collectBatch);
+    const collector = await benchCollector(redis.url, file, SIZES.collectorLines);
     results.collector = collector;
     log(['collector: file → queue, exactly once (lines/s)', round(collector.linesPerSecond).toLocaleString('en'), `${SIZES.collectorLines.toLocaleString('en')} lines, ${round(bytes / 2 ** 20)} MiB, batches of ${DEFAULTS.collectBatch.toLocaleString('en')}, 4 in flight`]);
 
