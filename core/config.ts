@@ -147,10 +147,10 @@ export const SETTINGS = {
     kind: 'string',
     schema: wholeNumber(0, 65535),
     default: '9464',
-    commandDefaults: { collect: '9465', process: '9466', export: '9467' },
-    defaultDoc: '`9464` (up), `9465` (collect), `9466` (process), `9467` (export)',
+    commandDefaults: { collect: '9465', process: '9466', export: '9467', generate: '9468' },
+    defaultDoc: '`9464` (up), `9465` (collect), `9466` (process), `9467` (export), `9468` (generate)',
     doc: 'Port of the `/metrics` and `/healthz` endpoint; 0 turns it off. Give each process on one host its own.',
-    commands: PIPELINE,
+    commands: [...PIPELINE, 'generate'],
   }),
   metricsHost: spec({
     env: 'CREMA_METRICS_HOST',
@@ -159,7 +159,7 @@ export const SETTINGS = {
     schema: z.string().trim().min(1, 'must not be empty'),
     default: '127.0.0.1',
     doc: 'Address the metrics endpoint listens on; `0.0.0.0` in containers.',
-    commands: PIPELINE,
+    commands: [...PIPELINE, 'generate'],
   }),
   files: spec({
     env: 'CREMA_FILES',

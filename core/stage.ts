@@ -32,7 +32,7 @@ export interface StageRun {
 export async function runStages(run: StageRun): Promise<void> {
   const { config, log, metrics, stages, connections } = run;
   const server =
-    (run.metricsServer ?? true) && config.metricsPort > 0 && connections.length > 0
+    (run.metricsServer ?? true) && config.metricsPort > 0
       ? await startMetricsServer({
           host: config.metricsHost,
           port: config.metricsPort,

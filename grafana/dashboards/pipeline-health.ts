@@ -111,7 +111,8 @@ export function pipelineHealthDashboard(): dashboard.Dashboard {
     .withPanel(firingAlertsPanel())
     .withRow(new dashboard.RowBuilder('Throughput'))
     .withPanel(
-      graph('Throughput per stage', 'Per second: lines the collectors pushed, envelopes the processors committed, points the exporters wrote.', 'short', [
+      graph('Throughput per stage', 'Per second: orders the generators wrote, lines the collectors pushed, envelopes the processors committed, points the exporters wrote.', 'short', [
+        query(`sum(rate(coffee_generator_orders_total[${RATE}]))`, 'generated orders', 'D'),
         query(`sum(rate(coffee_collector_lines_total[${RATE}]))`, 'collected lines', 'A'),
         query(`sum(rate(coffee_processor_orders_total{result=~"counted|dead"}[${RATE}]))`, 'committed envelopes', 'B'),
         query(`sum(rate(coffee_exporter_points_total[${RATE}]))`, 'exported points', 'C'),

@@ -132,7 +132,7 @@ describe('docker-compose.yml: Prometheus and Alertmanager', () => {
 
   it('scrapes every stage that serves metrics, on the port compose gives it', () => {
     const scrape = readFileSync(`${root}prometheus/prometheus.yml`, 'utf8');
-    const ports: Record<string, string> = { collector: '9465', processor: '9466', exporter: '9467', web: '8080' };
+    const ports: Record<string, string> = { generator: '9468', collector: '9465', processor: '9466', exporter: '9467', web: '8080' };
     for (const [name, port] of Object.entries(ports)) {
       const env = compose.services[name]!.environment!;
       expect(env.CREMA_METRICS_PORT ?? env.CREMA_WEB_PORT, name).toBe(port);
