@@ -144,6 +144,7 @@ export class Collector {
           throw scriptError(code, { fileKey: batch.tail.key, expected: batch.expected, actual: String(value) });
         }
         batch.tail.acknowledge(batch);
+        batch.release();
         this.queueLength = Number(value);
         metrics.collector.queueLength.set(this.queueLength);
         metrics.collector.lines.inc({ source }, batch.count);

@@ -21,6 +21,8 @@ export interface Batch {
   readonly packed: Buffer;
   /** How many envelopes {@link packed} holds. */
   readonly count: number;
+  /** Recycles the batch's buffer; only after Redis acknowledged the push. */
+  release(): void;
   /** Bytes of the file the batch covers. */
   readonly bytes: number;
 }
@@ -76,7 +78,7 @@ export class FileTail {
 
   /** Reads the next batch of at most `maxLines` envelopes; undefined when no whole line is new. */
   async nextBatch(maxLines: number, now: number): Promise<Batch | undefined> {
-    const batch = new EnvelopeBatch();
+    const batch = EnvelopeBatch.pooled();
     const framer = this.framer;
     const head = framer.headBytes;
     const tail = EnvelopeFramer.tail(now);
@@ -93,7 +95,10 @@ export class FileTail {
       this.splitter.commitRead(bytesRead);
       emitted += this.splitter.drain(sink, maxLines - emitted);
     }
-    if (emitted === 0) return undefined;
+    if (emitted === 0) {
+      batch.release();
+      return undefined;
+    }
     return this.batch(batch, { generation: this.framed.generation, offset: this.splitter.consumedOffset });
   }
 
@@ -148,6 +153,7 @@ export class FileTail {
       nextPosition: next,
       packed: envelopes.packed(),
       count: envelopes.count,
+      release: () => envelopes.release(),
       bytes: next.generation === expected.generation ? next.offset - expected.offset : 0,
     };
   }
