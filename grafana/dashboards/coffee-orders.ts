@@ -7,6 +7,7 @@
 import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { cremaDashboard } from './base.js';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { MEASUREMENT } from '../../core/influx-schema.js';
@@ -201,16 +202,12 @@ function coffeeVariable() {
 /** The "Coffee orders" dashboard, as Grafana provisions it. */
 export function coffeeOrdersDashboard(): dashboard.Dashboard {
   const { ordersPerMinute, drinksPerMinute } = THRESHOLDS;
-  const built = new dashboard.DashboardBuilder('Coffee orders')
-    .uid('crema-coffee-orders')
-    .description('Orders, drinks and customers per time window, from the Crema pipeline through InfluxDB.')
-    .tags(['crema', 'coffee'])
-    .time({ from: 'now-1h', to: 'now' })
-    .timezone('browser')
-    .refresh('10s')
-    .timepicker(new dashboard.TimePickerBuilder().refreshIntervals(['5s', '10s', '30s', '1m', '5m', '15m']))
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .readonly()
+  const built = cremaDashboard({
+    title: 'Coffee orders',
+    uid: 'crema-coffee-orders',
+    description: 'Orders, drinks and customers per time window, from the Crema pipeline through InfluxDB.',
+    tags: ['crema', 'coffee'],
+  })
     .withVariable(coffeeVariable())
     .withRow(new dashboard.RowBuilder('Now'))
     .withPanel(currentWindowPanel())

@@ -7,6 +7,7 @@
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { cremaDashboard } from './base.js';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as table from '@grafana/grafana-foundation-sdk/table';
@@ -84,16 +85,12 @@ function firingAlertsPanel() {
 /** The "Pipeline health" dashboard, as Grafana provisions it. */
 export function pipelineHealthDashboard(): dashboard.Dashboard {
   const { ordersPerMinute } = THRESHOLDS;
-  const built = new dashboard.DashboardBuilder('Pipeline health')
-    .uid('crema-pipeline-health')
-    .description('The Crema stages watched by Prometheus: throughput, queue, latency, data quality, export, clients and runtime.')
-    .tags(['crema', 'prometheus'])
-    .time({ from: 'now-1h', to: 'now' })
-    .timezone('browser')
-    .refresh('10s')
-    .timepicker(new dashboard.TimePickerBuilder().refreshIntervals(['5s', '10s', '30s', '1m', '5m', '15m']))
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .readonly()
+  const built = cremaDashboard({
+    title: 'Pipeline health',
+    uid: 'crema-pipeline-health',
+    description: 'The Crema stages watched by Prometheus: throughput, queue, latency, data quality, export, clients and runtime.',
+    tags: ['crema', 'prometheus'],
+  })
     .annotation(
       new dashboard.AnnotationQueryBuilder()
         .name('Firing alerts')

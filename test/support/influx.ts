@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './eventually.js';
 import { type V2WriteShim, startV2WriteShim } from './influx-v2-shim.js';
-import { dockerAvailable, freePort } from './servers.js';
+import { dockerAvailable, freePort, killAndWait } from './servers.js';
 
 export interface InfluxServer {
   /** Base URL that accepts `/api/v2/write` and `/query`. */
@@ -143,10 +143,7 @@ async function startLocalInfluxDB(): Promise<InfluxServer> {
     shim = undefined;
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
+    await killAndWait(running);
   };
   await start();
   return withClient({

@@ -25,6 +25,14 @@ export interface RedisServer {
   dispose(): Promise<void>;
 }
 
+/** kill -9 of a server process, resolved once it has exited (at once if it is not running). */
+export async function killAndWait(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 /** A free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -128,10 +136,7 @@ export async function startLocalRedis(options: { persistent?: boolean } = {}): P
   const stop = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
+    await killAndWait(running);
   };
   await start();
   return {
