@@ -6,11 +6,11 @@
  * the low-order-rate alert reaches the receiver and the page shows it in its banner; a new
  * generator starts → the alert resolves and the banner goes away.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterEach, expect, it } from 'vitest';
 import { THRESHOLDS } from '../../core/thresholds.js';
 import { ALERT, alertRuleGroups, perMinute } from '../../prometheus/alert-rules.js';
-import { launchChromium } from '../support/browser.js';
+import { useBrowser } from '../support/browser.js';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
 import { useTestEnvironment } from '../support/fixtures.js';
@@ -24,13 +24,7 @@ import {
 import { freePort } from '../support/servers.js';
 
 const env = useTestEnvironment();
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useBrowser();
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
@@ -62,7 +56,7 @@ it('sends the low-order-rate alert through Alertmanager to a webhook and the pag
   const alertmanager = await startAlertmanager({ webhookUrls: [receiver.url, `http://127.0.0.1:${webPort}/api/alerts`] });
   cleanups.push(() => alertmanager.dispose());
   await web.waitForLog('serving the live page');
-  const page = await browser.newPage();
+  const page = await chromium.browser.newPage();
   cleanups.push(() => page.close());
   await page.goto(`http://127.0.0.1:${webPort}/`);
   await eventually(async () => (await page.getAttribute('#connection', 'data-state')) === 'live', { message: 'the page never went live' });

@@ -5,10 +5,10 @@
  * saves a screenshot there (the README's).
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import { windowStart } from '../../core/windows.js';
-import { type PageProblems, launchChromium, watchPage } from '../support/browser.js';
+import { type PageProblems, useBrowser, watchPage } from '../support/browser.js';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
 import { useTestEnvironment } from '../support/fixtures.js';
@@ -20,13 +20,7 @@ import { startTestWeb } from '../support/web.js';
 
 const W = 2000;
 const env = useTestEnvironment();
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useBrowser();
 
 function serve(port: number): CremaProcess {
   const { redis: t } = env;
@@ -70,7 +64,7 @@ it('shows existing windows, updates live, switches dimension and recovers after 
   const processor = testProcessor(t, { windowMs: W, graceMs: W, tickMs: 100 });
   void collector.start();
   void processor.start();
-  const page = await browser.newPage({ viewport: { width: 1100, height: 860 } });
+  const page = await chromium.browser.newPage({ viewport: { width: 1100, height: 860 } });
   let problems: PageProblems | undefined;
   try {
     await server.waitForLog('serving the live page');
@@ -145,7 +139,7 @@ it('shows a Redis outage and recovers from it without a reload', async () => {
   const redisServer = await startPrivateRedis();
   const t = testRedis(redisServer.url);
   const web = await startTestWeb(t);
-  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  const page = await chromium.browser.newPage({ viewport: { width: 390, height: 844 } });
   try {
     const problems = await watchPage(page);
     const start = windowStart(Date.now(), 10_000);

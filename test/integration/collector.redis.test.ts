@@ -43,6 +43,16 @@ async function waitForQueue(n: number, timeoutMs = 15_000): Promise<void> {
   });
 }
 
+/**
+ * Waits until the queue holds `n` envelopes, gives a duplicate a moment to show up (an absence
+ * cannot be polled for), then checks that lines 0…n-1 are each there exactly once.
+ */
+async function expectQueueToHoldExactly(n: number, timeoutMs?: number): Promise<void> {
+  await waitForQueue(n, timeoutMs);
+  await new Promise((r) => setTimeout(r, 300));
+  expectExactlyOnce(await queuedEnvelopes(t.client, t.keys.queue), n);
+}
+
 describe('collector', () => {
   it('frames whole lines into envelopes; a partial last line waits for its newline', async () => {
     const file = dir.file('orders.log');
@@ -71,9 +81,7 @@ describe('collector', () => {
     await stop(first);
     writer.lines(3000);
     start([file]);
-    await waitForQueue(8000);
-    await new Promise((r) => setTimeout(r, 200));
-    expectExactlyOnce(await queuedEnvelopes(t.client, t.keys.queue), 8000);
+    await expectQueueToHoldExactly(8000);
   });
 
   it('starts at the end of a file it has never read when asked to', async () => {
@@ -103,9 +111,7 @@ describe('collector', () => {
       writer.reopen();
     }
     expect(writer.written).toBe(total);
-    await waitForQueue(total, 30_000);
-    await new Promise((r) => setTimeout(r, 300));
-    expectExactlyOnce(await queuedEnvelopes(t.client, t.keys.queue), total);
+    await expectQueueToHoldExactly(total, 30_000);
   });
 
   it('reads files rotated away faster than it checks the path', async () => {
@@ -120,9 +126,7 @@ describe('collector', () => {
       writer.reopen();
     }
     writer.lines(1000);
-    await waitForQueue(4000);
-    await new Promise((r) => setTimeout(r, 300));
-    expectExactlyOnce(await queuedEnvelopes(t.client, t.keys.queue), 4000);
+    await expectQueueToHoldExactly(4000);
   });
 
   it('after a restart, finishes a rotated file it had not drained', async () => {
@@ -138,9 +142,7 @@ describe('collector', () => {
     writer.reopen();
     writer.lines(700);
     start([file]);
-    await waitForQueue(2200);
-    await new Promise((r) => setTimeout(r, 200));
-    expectExactlyOnce(await queuedEnvelopes(t.client, t.keys.queue), 2200);
+    await expectQueueToHoldExactly(2200);
   });
 
   it('follows a file deleted and created again at the same path', async () => {

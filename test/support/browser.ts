@@ -3,6 +3,7 @@
  * (never a downloaded browser). Set CREMA_TEST_CHROMIUM to use another binary.
  */
 import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const CHROMIUM = process.env.CREMA_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -11,6 +12,22 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
   });
+}
+
+/** One browser for all tests of a file: launched before them, closed after them. */
+export function useBrowser(): { readonly browser: Browser } {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    get browser() {
+      return browser!;
+    },
+  };
 }
 
 /** What a page reported that a test should see: console errors, uncaught errors, CSP violations. */
