@@ -1,6 +1,6 @@
 /** The `/metrics` and `/healthz` endpoint of a stage. */
+import { closeServer, listen } from './http-server.js';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 export interface MetricsServer {
@@ -38,19 +38,6 @@ export async function startMetricsServer(options: {
       reply(404, 'text/plain', 'not found: try /metrics or /healthz\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const { port } = await listen(server, options.port, options.host);
+  return { port, close: () => closeServer(server) };
 }

@@ -1,4 +1,5 @@
 /** `crema serve` as a stage: the HTTP server around the app and the stream hub. */
+import { closeServer, listen } from '../core/http-server.js';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
@@ -68,16 +69,9 @@ export class WebServer implements Stage {
       // The page is served while Redis is down; it shows the outage instead of failing to load.
       connectRedis(redis, this.stopping.signal).catch(() => {});
       this.hub.start();
-      await new Promise<void>((resolve, reject) => {
-        const fail = (error: Error) =>
-          reject(new CremaError(`web server cannot listen on ${host}:${port} (${error.message}); set CREMA_WEB_PORT or CREMA_WEB_HOST`, 'listen'));
-        this.server.once('error', fail);
-        this.server.listen(port, host, () => {
-          this.server.off('error', fail);
-          resolve();
-        });
+      const address = await listen(this.server, port, host).catch((error: Error) => {
+        throw new CremaError(`web server cannot listen on ${host}:${port} (${error.message}); set CREMA_WEB_PORT or CREMA_WEB_HOST`, 'listen');
       });
-      const address = this.server.address() as AddressInfo;
       log.info({ url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` }, 'serving the live page');
       return address;
     })();
@@ -106,10 +100,7 @@ export class WebServer implements Stage {
     await this.hub.close();
     if (this.listening) {
       await this.listening.catch(() => {});
-      await new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
-        this.server.closeAllConnections();
-      });
+      await closeServer(this.server);
     }
     this.resolveStopped?.();
   });

@@ -1,6 +1,6 @@
 /** The exporter against a real Redis and a real InfluxDB: final, revised and provisional windows, outages. */
+import { closeServer, listen } from '../../core/http-server.js';
 import { type Server, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -216,13 +216,9 @@ async function slowProxy(target: URL): Promise<{ url: string; delayMs: number; p
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = await listen(server, 0, '127.0.0.1');
   return Object.assign(state, {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    url: `http://127.0.0.1:${port}`,
+    close: () => closeServer(server),
   });
 }

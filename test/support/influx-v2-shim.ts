@@ -6,8 +6,8 @@
  * auth). Every other request (`/query`, `/ping`, …) passes through unchanged. It is never used
  * against a real InfluxDB 1.8+, 2.x or 3, nor outside the tests and the benchmark.
  */
+import { closeServer, listen } from '../../core/http-server.js';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 export interface V2WriteShim {
   readonly port: number;
@@ -17,20 +17,10 @@ export interface V2WriteShim {
 /** Starts the shim on `127.0.0.1:port` in front of the InfluxDB 1.x HTTP API at `upstreamPort`. */
 export async function startV2WriteShim(port: number, upstreamPort: number): Promise<V2WriteShim> {
   const server: Server = createServer((req, res) => forward(req, res, upstreamPort));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const address = await listen(server, port, '127.0.0.1');
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    port: address.port,
+    close: () => closeServer(server),
   };
 }
 

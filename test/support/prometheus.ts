@@ -4,6 +4,7 @@
  * receiver that records what Alertmanager sends. Local binaries only: Prometheus must reach the
  * Crema processes on the loopback interface, which a container does not share.
  */
+import { closeServer, listen } from '../../core/http-server.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -209,8 +210,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const { port } = await listen(server, 0, '127.0.0.1');
   const find = (alertname: string, status: string) =>
     notifications.flatMap((n) => n.alerts).find((a) => a.labels.alertname === alertname && a.status === status);
   return {
@@ -224,12 +224,6 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       });
       return find(alertname, status)!;
     },
-    close: once(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    ),
+    close: once(() => closeServer(server)),
   };
 }
