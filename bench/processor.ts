@@ -93,8 +93,10 @@ export function benchParseAndCount(envelopes: readonly string[], lines: readonly
     run();
     return n / ((performance.now() - started) / 1000);
   };
-  const parseAndCount = rate(envelopes.length, () => {
-    for (let i = 0; i < envelopes.length; i += 1000) counter.count(envelopes.slice(i, i + 1000), Date.now());
+  // As claimed from Redis: bytes, decoded by the counter.
+  const claimed = envelopes.map((e) => Buffer.from(e));
+  const parseAndCount = rate(claimed.length, () => {
+    for (let i = 0; i < claimed.length; i += 1000) counter.count(claimed.slice(i, i + 1000), Date.now());
   });
   const validate = createOrderValidator(DEFAULT_CATALOG);
   const handWritten = rate(lines.length, () => {

@@ -11,12 +11,13 @@ import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { Backoff, sleep } from '../core/backoff.js';
-import { CremaError, OffsetConflictError, errorType, scriptError } from '../core/errors.js';
+import { CremaError, OffsetConflictError, errorType } from '../core/errors.js';
 import type { RedisKeys } from '../core/keys.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { connectRedis } from '../core/redis.js';
+import { Scripts } from '../core/scripts.js';
 import type { Batch, FileTail } from './file-tail.js';
 import { parsePosition } from './position.js';
 import { SourceFollower } from './source-follower.js';
@@ -46,6 +47,7 @@ const RESUME_BELOW = 0.9;
 
 export class Collector {
   private readonly followers: SourceFollower[];
+  private readonly scripts: Scripts;
   private readonly stopping = new AbortController();
   private readonly inFlight: Promise<void>[] = [];
   private readonly watchers: FSWatcher[] = [];
@@ -56,10 +58,12 @@ export class Collector {
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: CollectorOptions) {
+    this.scripts = new Scripts(options.redis, options.keys);
     this.followers = options.files.map(
       (file) =>
         new SourceFollower(resolve(file), {
           redis: options.redis,
+          scripts: this.scripts,
           keys: options.keys,
           host: options.host,
           maxLineBytes: options.maxLineBytes,
@@ -135,17 +139,14 @@ export class Collector {
 
   /** Sends a batch; waits only when too many are in flight. */
   private async push(batch: Batch): Promise<void> {
-    const { redis, keys, metrics } = this.options;
+    const { metrics } = this.options;
     const source = batch.tail.source;
-    const sent = redis
-      .pushBatch(keys.queue, keys.offsets, batch.tail.key, batch.expected, batch.next, batch.packed)
-      .then(([code, value]) => {
-        if (code !== 0) {
-          throw scriptError(code, { fileKey: batch.tail.key, expected: batch.expected, actual: String(value) });
-        }
+    const sent = this.scripts
+      .pushBatch({ fileKey: batch.tail.key, expected: batch.expected, next: batch.next, packed: batch.packed })
+      .then((queueLength) => {
         batch.tail.acknowledge(batch);
         batch.release();
-        this.queueLength = Number(value);
+        this.queueLength = queueLength;
         metrics.collector.queueLength.set(this.queueLength);
         metrics.collector.lines.inc({ source }, batch.count);
         metrics.collector.bytes.inc({ source }, batch.bytes);

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import type { Scripts } from '../core/scripts.js';
 import { type Batch, FileTail } from './file-tail.js';
 import { type FileIdentity, fileKey, identityOf, sameFile } from './file-identity.js';
 import { type Position, formatPosition, parsePosition } from './position.js';
@@ -22,6 +23,7 @@ const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|Z)$/;
 
 export interface FollowerOptions {
   readonly redis: Redis;
+  readonly scripts: Scripts;
   readonly keys: RedisKeys;
   readonly host: string;
   readonly maxLineBytes: number;
@@ -116,7 +118,7 @@ export class SourceFollower {
     const initial: Position = { generation: 0, offset: from === 'end' ? stats.size : 0 };
     const key = fileKey(identity);
     const [known] = await this.options.redis.hmget(this.options.keys.offsets, key);
-    const stored = known ?? (await this.options.redis.initPosition(this.options.keys.offsets, key, formatPosition(initial)));
+    const stored = known ?? (await this.options.scripts.initPosition(key, formatPosition(initial)));
     const position = parsePosition(stored) ?? initial;
     const current = await this.openTail(this.path, identity, position, stats.size);
     this.current = current;
@@ -164,7 +166,7 @@ export class SourceFollower {
       (s) => s.stats.birthtimeMs >= bornAfter && s.stats.birthtimeMs <= bornBefore && !open.has(s.key),
     );
     for (const sibling of missed) {
-      const stored = await this.options.redis.initPosition(this.options.keys.offsets, sibling.key, formatPosition({ generation: 0, offset: 0 }));
+      const stored = await this.options.scripts.initPosition(sibling.key, formatPosition({ generation: 0, offset: 0 }));
       const position = parsePosition(stored) ?? { generation: 0, offset: 0 };
       if (position.offset >= sibling.stats.size) continue;
       const tail = await this.openTail(sibling.path, identityOf(sibling.stats), position, sibling.stats.size);

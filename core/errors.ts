@@ -39,11 +39,25 @@ export class LeaseLostError extends CremaError {
   }
 }
 
+/**
+ * The batch a processor is committing is no longer at the head of its processing list: the
+ * list was recovered by another processor, or a Redis failover lost the latest claim or commit.
+ * Nothing was written; the processor takes its lease again and recounts what the list holds.
+ */
+export class ClaimLostError extends CremaError {
+  constructor(readonly consumer: string) {
+    super(`the batch claimed by consumer ${consumer} is no longer where it was claimed; recounting what is claimed now`, 'claim_lost');
+  }
+}
+
 /** Codes returned by the Lua scripts. */
 export const ScriptCode = {
   Ok: 0,
   OffsetConflict: -1,
   LeaseLost: -2,
+  ClaimLost: -3,
+  /** An argument was malformed; the script wrote nothing. Its message follows the code. */
+  InvalidArgument: -4,
 } as const;
 
 /** Context a script error needs to be explained. */
@@ -61,6 +75,8 @@ export function scriptError(code: number, context: ScriptErrorContext): CremaErr
       return new OffsetConflictError(context.fileKey ?? '?', context.expected ?? '?', context.actual ?? '');
     case ScriptCode.LeaseLost:
       return new LeaseLostError(context.consumer ?? '?');
+    case ScriptCode.ClaimLost:
+      return new ClaimLostError(context.consumer ?? '?');
     default:
       return new CremaError(`unexpected script result ${code}`, 'script');
   }

@@ -1,51 +1,14 @@
 /**
- * Redis connections and the Lua scripts, registered once per connection with `defineCommand`.
+ * Redis connections, with the Lua scripts of `scripts.ts` registered on each.
  *
  * Connections are made for exactly-once work: no offline queue and no automatic re-sending of
  * commands after a reconnect, so a command whose answer was lost is never silently applied twice;
  * the stages resynchronise from Redis instead.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Redis, type RedisOptions, type Result } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from './log.js';
+import { defineScripts } from './scripts.js';
 
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    pushBatch(queue: string, offsets: string, fileKey: string, expected: string, next: string, packedEnvelopes: Buffer): Result<[number, number | string], Context>;
-    initPosition(offsets: string, fileKey: string, position: string): Result<string, Context>;
-    acquireLease(lease: string, consumers: string, processing: string, token: string, leaseMs: number, consumer: string): Result<number, Context>;
-    claimBatch(queue: string, processing: string, lease: string, token: string, count: number, leaseMs: number, mode: 'resume' | 'next'): Result<[number, string[]?], Context>;
-    commitBatch(lease: string, processing: string, windows: string, open: string, dirty: string, dead: string, changes: string, ...args: (string | number)[]): Result<[number, number?], Context>;
-    renewLease(lease: string, token: string, leaseMs: number): Result<number, Context>;
-    releaseLease(lease: string, processing: string, consumers: string, token: string, consumer: string): Result<number, Context>;
-    recoverConsumers(consumers: string, queue: string, processingPrefix: string, leasePrefix: string): Result<[number, number], Context>;
-    tick(open: string, dirty: string, windows: string, changes: string, windowPrefix: string, now: number, windowMs: number, graceMs: number, retentionMs: number): Result<[number, ...(string | string[])[]], Context>;
-  }
-}
-
-const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
-
-interface ScriptSource {
-  readonly name: string;
-  readonly numberOfKeys: number;
-  readonly lua: string;
-}
-
-let scripts: readonly ScriptSource[] | undefined;
-
-/** The scripts in `core/lua`, named `<name>-<number of keys>.lua`; read once per process. */
-function loadScripts(): readonly ScriptSource[] {
-  return (scripts ??= readdirSync(LUA_DIR)
-    .filter((file) => file.endsWith('.lua'))
-    .map((file) => {
-      const match = /^([a-z-]+)-(\d+)\.lua$/.exec(file);
-      if (!match) throw new Error(`Lua script ${file} is not named <name>-<number of keys>.lua`);
-      const name = match[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-      return { name, numberOfKeys: Number(match[2]), lua: readFileSync(LUA_DIR + file, 'utf8') };
-    }));
-}
 
 export interface RedisConnectionOptions {
   /** Shown in `CLIENT LIST`. */
@@ -70,9 +33,7 @@ export function createRedis(url: string, options: RedisConnectionOptions): Redis
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 10), 2000),
     ...options.overrides,
   });
-  for (const script of loadScripts()) {
-    redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
-  }
+  defineScripts(redis);
   watchConnection(redis, options.name, options.log);
   return redis;
 }

@@ -1,6 +1,7 @@
 /**
  * Window math: tumbling, epoch-aligned windows and event-time selection.
- * Pure functions, no I/O.
+ * Pure functions, no I/O. When a window closes is decided in `lua/tick-4.lua`, the one place
+ * that rule runs.
  */
 
 /** Start (inclusive, epoch ms) of the window that contains `timeMs`. */
@@ -8,40 +9,40 @@ export function windowStart(timeMs: number, windowMs: number): number {
   return Math.floor(timeMs / windowMs) * windowMs;
 }
 
-/** End (exclusive, epoch ms) of the window that starts at `startMs`. */
-export function windowEnd(startMs: number, windowMs: number): number {
-  return startMs + windowMs;
-}
-
-/** The moment a window is closed and marked final: its end plus the grace period. */
-export function windowClosesAt(startMs: number, windowMs: number, graceMs: number): number {
-  return startMs + windowMs + graceMs;
-}
-
-/** Latest window start that is due to close at `nowMs`. */
-export function lastClosableStart(nowMs: number, windowMs: number, graceMs: number): number {
-  return nowMs - windowMs - graceMs;
-}
-
-/** Bounds within which an order's own timestamp is believed. */
+/** Bounds within which a timestamp is believed. */
 export interface EventTimeLimits {
-  /** How far `orderedAt` may lie in the future of `ingestedAt`. */
+  /** How far `orderedAt` may lie in the future of `ingestedAt`, and `ingestedAt` in the future of now (clock skew). */
   readonly maxFutureMs: number;
-  /** How far `orderedAt` may lie in the past of `ingestedAt`. */
+  /** How far a time may lie in the past of now: a window older than the retention has expired. */
   readonly maxPastMs: number;
 }
 
 /**
- * Event time of an order: `orderedAt` when present and sane, else `ingestedAt`.
- * Returns the chosen time and whether a present `orderedAt` was rejected as insane.
+ * Why an envelope's ingestion time cannot be used, or undefined when it can. The collector
+ * stamps it, so anything outside the bounds is a broken or foreign queue element: counting it
+ * would make a window that expired long ago, or one that stays open for years.
+ */
+export function ingestionTimeProblem(ingestedAt: number, nowMs: number, limits: EventTimeLimits): string | undefined {
+  if (!Number.isSafeInteger(ingestedAt) || ingestedAt < 0) return `its ingestion time ${ingestedAt} is not a time in epoch milliseconds`;
+  if (ingestedAt > nowMs + limits.maxFutureMs) return `its ingestion time ${new Date(ingestedAt).toISOString()} lies more than ${limits.maxFutureMs / 1000} s ahead of this processor's clock`;
+  if (ingestedAt < nowMs - limits.maxPastMs) return `its ingestion time ${new Date(ingestedAt).toISOString()} is older than the retention: its window has expired`;
+  return undefined;
+}
+
+/**
+ * Event time of an order: `orderedAt` when present and sane (not too far ahead of its
+ * ingestion, not older than the retention), else `ingestedAt`, which must itself have passed
+ * {@link ingestionTimeProblem}. Returns the chosen time and whether a present `orderedAt` was
+ * rejected.
  */
 export function eventTime(
   orderedAt: number | undefined,
   ingestedAt: number,
+  nowMs: number,
   limits: EventTimeLimits,
 ): { timeMs: number; rejectedOrderedAt: boolean } {
   if (orderedAt === undefined) return { timeMs: ingestedAt, rejectedOrderedAt: false };
-  if (orderedAt > ingestedAt + limits.maxFutureMs || orderedAt < ingestedAt - limits.maxPastMs) {
+  if (orderedAt > ingestedAt + limits.maxFutureMs || orderedAt < nowMs - limits.maxPastMs) {
     return { timeMs: ingestedAt, rejectedOrderedAt: true };
   }
   return { timeMs: orderedAt, rejectedOrderedAt: false };

@@ -5,20 +5,15 @@
 import type { Catalog } from '../core/catalog.js';
 import { parseEnvelope } from '../core/envelope.js';
 import { type DeadLetterReason, createOrderValidator } from '../core/order.js';
+import type { BatchCommit, WindowDelta } from '../core/scripts.js';
 import { AGE_FIELD, COFFEE_FIELD, FIELD, PAYMENT_FIELD } from '../core/window-snapshot.js';
-import { type EventTimeLimits, eventTime, windowStart } from '../core/windows.js';
+import { type EventTimeLimits, eventTime, ingestionTimeProblem, windowStart } from '../core/windows.js';
 
 /** Characters of a bad line kept in its dead letter. */
 export const DEAD_LETTER_LINE_CHARS = 4096;
 
-/** What one window gains from a batch. */
-export interface WindowDelta {
-  orders: number;
-  /** Increments by hash field (`orders`, `drinks`, `age:…`, `payment:…`, `coffee:…`). */
-  readonly fields: Map<string, number>;
-}
-
-export interface BatchCounts {
+/** A counted batch: what its commit applies, and what the processor reports about it. */
+export interface BatchCounts extends BatchCommit {
   readonly windows: Map<number, WindowDelta>;
   /** Dead letters as JSON, ready to push. */
   readonly dead: string[];
@@ -51,9 +46,10 @@ export class BatchCounter {
     this.coffeeFields = fields(COFFEE_FIELD, options.catalog.coffeeTypes);
   }
 
-  /** Counts a batch; `now` stamps its dead letters. */
-  count(envelopes: readonly string[], now: number): BatchCounts {
+  /** Counts a batch of envelopes as claimed; `now` bounds their times and stamps their dead letters. */
+  count(envelopes: readonly Buffer[], now: number): BatchCounts {
     const counts: BatchCounts = {
+      envelopes,
       windows: new Map(),
       dead: [],
       deadByReason: new Map(),
@@ -62,10 +58,16 @@ export class BatchCounter {
       oldestIngestedAt: Number.POSITIVE_INFINITY,
     };
     const { windowMs, limits } = this.options;
-    for (const raw of envelopes) {
+    for (const bytes of envelopes) {
+      const raw = bytes.toString();
       const envelope = parseEnvelope(raw);
       if (!envelope) {
         this.deadLetter(counts, 'invalid_envelope', 'the queue element is not a Crema envelope', now, raw);
+        continue;
+      }
+      const timeProblem = ingestionTimeProblem(envelope.ingestedAt, now, limits);
+      if (timeProblem !== undefined) {
+        this.deadLetter(counts, 'invalid_envelope', `the envelope cannot be counted: ${timeProblem}`, now, envelope.line, envelope);
         continue;
       }
       if (envelope.ingestedAt < counts.oldestIngestedAt) counts.oldestIngestedAt = envelope.ingestedAt;
@@ -79,7 +81,7 @@ export class BatchCounter {
         continue;
       }
       const order = check.order;
-      const time = eventTime(order.orderedAt, envelope.ingestedAt, limits);
+      const time = eventTime(order.orderedAt, envelope.ingestedAt, now, limits);
       if (time.rejectedOrderedAt) counts.clockSkewed++;
       const start = windowStart(time.timeMs, windowMs);
       let window = counts.windows.get(start);
@@ -132,17 +134,4 @@ export function drinksOf(counts: BatchCounts): number {
   let drinks = 0;
   for (const window of counts.windows.values()) drinks += window.fields.get(FIELD.drinks) ?? 0;
   return drinks;
-}
-
-/**
- * The commit script's arguments after its fixed ones: dead letters, then per window its start,
- * its order count, and its field increments.
- */
-export function commitArguments(counts: BatchCounts): (string | number)[] {
-  const args: (string | number)[] = [counts.dead.length, ...counts.dead];
-  for (const [start, window] of counts.windows) {
-    args.push(start, window.orders, window.fields.size);
-    for (const [field, increment] of window.fields) args.push(field, increment);
-  }
-  return args;
 }

@@ -3,54 +3,43 @@
  * Every claim and commit checks the token, so a processor that lost its lease can change nothing.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { LeaseLostError } from '../core/errors.js';
-import type { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
+import type { LeaseHold, Scripts } from '../core/scripts.js';
 
 export class ConsumerLease {
-  private currentToken = '';
+  private hold: LeaseHold | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly scripts: Scripts,
     readonly consumer: string,
     readonly leaseMs: number,
     private readonly log: Logger,
   ) {}
 
-  get token(): string {
-    return this.currentToken;
+  /** The lease as held now; throws {@link LeaseLostError} when it is not held. */
+  get current(): LeaseHold {
+    if (!this.hold) throw new LeaseLostError(this.consumer);
+    return this.hold;
   }
 
-  /** Takes the lease with a new token. */
-  async acquire(): Promise<void> {
-    const token = randomUUID();
-    await this.redis.acquireLease(
-      this.keys.lease(this.consumer),
-      this.keys.consumers,
-      this.keys.processing(this.consumer),
-      token,
-      this.leaseMs,
-      this.consumer,
-    );
-    this.currentToken = token;
+  /** Takes the lease with a new token; returns how many envelopes this consumer had claimed before. */
+  async acquire(): Promise<number> {
+    const hold = { consumer: this.consumer, token: randomUUID(), leaseMs: this.leaseMs };
+    const claimed = await this.scripts.acquireLease(hold);
+    this.hold = hold;
     this.startHeartbeat();
+    return claimed;
   }
 
   /** Gives the lease up; an uncommitted batch stays claimed until recovered. */
   async release(): Promise<void> {
     this.stopHeartbeat();
-    if (!this.currentToken) return;
-    const left = await this.redis.releaseLease(
-      this.keys.lease(this.consumer),
-      this.keys.processing(this.consumer),
-      this.keys.consumers,
-      this.currentToken,
-      this.consumer,
-    );
-    this.currentToken = '';
+    const hold = this.hold;
+    if (!hold) return;
+    this.hold = undefined;
+    const left = await this.scripts.releaseLease(hold);
     if (left > 0) this.log.warn({ consumer: this.consumer, envelopes: left }, 'left an uncommitted batch for recovery');
   }
 
@@ -59,21 +48,14 @@ export class ConsumerLease {
     this.heartbeat = undefined;
   }
 
-  lost(): LeaseLostError {
-    return new LeaseLostError(this.consumer);
-  }
-
   private startHeartbeat(): void {
     this.stopHeartbeat();
     this.heartbeat = setInterval(() => {
-      this.redis.renewLease(this.keys.lease(this.consumer), this.currentToken, this.leaseMs).then(
-        (code) => {
-          if (code !== 0) this.log.warn({ consumer: this.consumer }, 'lease lost at renewal');
-        },
-        () => {
-          // Redis unreachable: the processing loop notices and reconnects.
-        },
-      );
+      if (!this.hold) return;
+      this.scripts.renewLease(this.hold).catch((error: unknown) => {
+        // Unreachable Redis: the processing loop notices and reconnects.
+        if (error instanceof LeaseLostError) this.log.warn({ consumer: this.consumer }, 'lease lost at renewal');
+      });
     }, Math.max(200, Math.floor(this.leaseMs / 3)));
     this.heartbeat.unref();
   }

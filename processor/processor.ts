@@ -7,13 +7,14 @@
 import type { Redis } from 'ioredis';
 import { Backoff, sleep } from '../core/backoff.js';
 import type { Catalog } from '../core/catalog.js';
-import { LeaseLostError, ScriptCode, errorType } from '../core/errors.js';
+import { ClaimLostError, LeaseLostError, errorType } from '../core/errors.js';
 import type { RedisKeys } from '../core/keys.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { connectRedis } from '../core/redis.js';
-import { BatchCounter, commitArguments, drinksOf } from './batch-counter.js';
+import { Scripts } from '../core/scripts.js';
+import { BatchCounter, drinksOf } from './batch-counter.js';
 import { ConsumerLease } from './consumer-lease.js';
 import { WindowTicker } from './window-ticker.js';
 
@@ -39,6 +40,7 @@ const IDLE_MAX_MS = 20;
 export class Processor {
   private readonly stopping = new AbortController();
   private readonly counter: BatchCounter;
+  private readonly scripts: Scripts;
   private readonly lease: ConsumerLease;
   private readonly ticker: WindowTicker;
   private recoveryTimer: NodeJS.Timeout | undefined;
@@ -50,8 +52,9 @@ export class Processor {
       windowMs: options.windowMs,
       limits: { maxFutureMs: options.maxClockSkewMs, maxPastMs: options.retentionMs },
     });
-    this.lease = new ConsumerLease(options.redis, options.keys, options.consumer, options.leaseMs, options.log);
-    this.ticker = new WindowTicker(options);
+    this.scripts = new Scripts(options.redis, options.keys);
+    this.lease = new ConsumerLease(this.scripts, options.consumer, options.leaseMs, options.log);
+    this.ticker = new WindowTicker({ ...options, scripts: this.scripts });
   }
 
   /** Runs until closed. */
@@ -83,10 +86,10 @@ export class Processor {
     let idleMs = 1;
     let needLease = true;
     // The next batch, claimed while the current one is counted so that Redis and counting overlap.
-    let prefetched: Promise<string[]> | undefined;
+    let prefetched: Promise<Buffer[]> | undefined;
     while (!this.stopped) {
       try {
-        let batch: string[];
+        let batch: Buffer[];
         if (needLease) {
           prefetched = undefined;
           await connectRedis(this.options.redis, this.stopping.signal);
@@ -99,8 +102,9 @@ export class Processor {
           batch = await (prefetched ?? this.claim('next'));
           prefetched = undefined;
         }
-        backoff.reset();
         if (batch.length === 0) {
+          // Nothing failed and nothing is pending: a later failure starts its backoff afresh.
+          backoff.reset();
           await sleep(idleMs, this.stopping.signal);
           idleMs = Math.min(IDLE_MAX_MS, idleMs * 2);
           continue;
@@ -111,12 +115,17 @@ export class Processor {
           prefetched.catch(() => {}); // its failure surfaces where it is awaited
         }
         await this.countAndCommit(batch);
+        // Only a commit that went through ends a run of failures: a batch whose commit keeps
+        // failing is retried ever more slowly, never in a tight loop.
+        backoff.reset();
       } catch (error) {
         prefetched = undefined;
         if (this.stopped) break;
         this.options.metrics.errors.inc({ stage: 'processor', type: errorType(error) });
         if (error instanceof LeaseLostError) {
           this.options.metrics.processor.leaseLost.inc();
+          log.warn({ consumer }, error.message);
+        } else if (error instanceof ClaimLostError) {
           log.warn({ consumer }, error.message);
         } else {
           log.warn({ consumer, err: (error as Error).message }, 'processing failed; retrying with backoff');
@@ -137,35 +146,16 @@ export class Processor {
     }
   }
 
-  private async claim(mode: 'resume' | 'next'): Promise<string[]> {
-    const { redis, keys, consumer, batchSize, leaseMs } = this.options;
-    const [code, envelopes = []] = await redis.claimBatch(keys.queue, keys.processing(consumer), keys.lease(consumer), this.lease.token, batchSize, leaseMs, mode);
-    if (code === ScriptCode.LeaseLost) throw this.lease.lost();
-    return envelopes;
+  private async claim(mode: 'resume' | 'next'): Promise<Buffer[]> {
+    return this.scripts.claimBatch(this.lease.current, mode, this.options.batchSize);
   }
 
   /** Counts a claimed batch and commits it with one fenced script. */
-  private async countAndCommit(envelopes: readonly string[]): Promise<void> {
-    const { redis, keys, consumer, leaseMs, windowMs, retentionMs, metrics } = this.options;
+  private async countAndCommit(envelopes: readonly Buffer[]): Promise<void> {
+    const { windowMs, graceMs, retentionMs, metrics } = this.options;
     const counts = this.counter.count(envelopes, Date.now());
     const commitStarted = performance.now();
-    const [commitCode, late = 0] = await redis.commitBatch(
-      keys.lease(consumer),
-      keys.processing(consumer),
-      keys.windows,
-      keys.open,
-      keys.dirty,
-      keys.dead,
-      keys.changes,
-      this.lease.token,
-      leaseMs,
-      keys.windowPrefix,
-      windowMs,
-      retentionMs,
-      envelopes.length,
-      ...commitArguments(counts),
-    );
-    if (commitCode === ScriptCode.LeaseLost) throw this.lease.lost();
+    const { late } = await this.scripts.commitBatch(this.lease.current, counts, { windowMs, graceMs, retentionMs });
 
     const committedAt = Date.now();
     metrics.processor.commitDuration.observe((performance.now() - commitStarted) / 1000);
@@ -185,10 +175,10 @@ export class Processor {
   private startBackgroundWork(): void {
     this.ticker.start();
     if (this.recoveryTimer) return;
-    const { redis, keys, leaseMs, log, metrics } = this.options;
+    const { leaseMs, log, metrics } = this.options;
     this.recoveryTimer = setInterval(() => {
-      redis.recoverConsumers(keys.consumers, keys.queue, keys.processingPrefix, keys.leasePrefix).then(
-        ([consumers, envelopes]) => {
+      this.scripts.recoverConsumers().then(
+        ({ consumers, envelopes }) => {
           if (consumers === 0) return;
           metrics.processor.recovered.inc(envelopes);
           log.info({ consumers, envelopes }, 'put the batches of expired consumers back on the queue');

@@ -8,10 +8,12 @@ import { errorType } from '../core/errors.js';
 import type { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import type { Scripts } from '../core/scripts.js';
 import { type WindowSnapshot, snapshotFromFields } from '../core/window-snapshot.js';
 
 export interface TickerOptions {
   readonly redis: Redis;
+  readonly scripts: Scripts;
   readonly keys: RedisKeys;
   readonly windowMs: number;
   readonly graceMs: number;
@@ -46,14 +48,11 @@ export class WindowTicker {
 
   /** Closes due windows and publishes changed ones; returns what it published. */
   async tick(now: number): Promise<WindowSnapshot[]> {
-    const { redis, keys, windowMs, graceMs, retentionMs, log, metrics } = this.options;
-    const [closed, ...changed] = await redis.tick(keys.open, keys.dirty, keys.windows, keys.changes, keys.windowPrefix, now, windowMs, graceMs, retentionMs);
+    const { redis, scripts, keys, windowMs, graceMs, retentionMs, log, metrics } = this.options;
+    const { closed, changed } = await scripts.tick(now, { windowMs, graceMs, retentionMs });
     if (this.failing) log.info('ticker working again');
     this.failing = false;
-    const snapshots: WindowSnapshot[] = [];
-    for (let i = 0; i + 1 < changed.length; i += 2) {
-      snapshots.push(snapshotFromFields(Number(changed[i]), windowMs, changed[i + 1] as string[]));
-    }
+    const snapshots = changed.map((window) => snapshotFromFields(window.start, windowMs, window.fields));
     snapshots.sort((a, b) => a.start - b.start);
     if (snapshots.length > 0) {
       const pipeline = redis.pipeline();

@@ -9,8 +9,20 @@
   ARGV[2]  lease time (ms)
   ARGV[3]  consumer name
 
-  Returns the number of envelopes already in the consumer's processing list.
+  Returns {0, envelopes already in the consumer's processing list}, or {-4, message} when an
+  argument is malformed (nothing written).
 ]]
+--- @include "arguments"
+
+local valid, problem = checked(function()
+  nonEmpty(ARGV[1], 'token')
+  wholeNumber(ARGV[2], 'lease time', 1, MAX_DURATION_MS)
+  nonEmpty(ARGV[3], 'consumer')
+end)
+if not valid then
+  return problem
+end
+
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
-return redis.call('LLEN', KEYS[3])
+return {0, redis.call('LLEN', KEYS[3])}

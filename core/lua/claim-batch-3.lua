@@ -15,8 +15,23 @@
   ARGV[3]  lease time (ms), renewed here
   ARGV[4]  mode: resume | next
 
-  Returns {0, envelopes} (empty when there are none), or {-2} when the lease is not held with this token.
+  Returns {0, envelopes} (empty when there are none), {-2} when the lease is not held with this
+  token, or {-4, message} when an argument is malformed (nothing written).
 ]]
+--- @include "arguments"
+
+local valid, problem = checked(function()
+  nonEmpty(ARGV[1], 'token')
+  wholeNumber(ARGV[2], 'claim size', 1, 1000000)
+  wholeNumber(ARGV[3], 'lease time', 1, MAX_DURATION_MS)
+  if ARGV[4] ~= 'resume' and ARGV[4] ~= 'next' then
+    reject('mode must be resume or next, got ' .. tostring(ARGV[4]))
+  end
+end)
+if not valid then
+  return problem
+end
+
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
   return {-2}
 end

@@ -4,6 +4,12 @@
   all or nothing. Counts that land in a window already closed are also added to its `late`
   field, and the window is marked revised.
 
+  Nothing is written unless every argument is well formed, the lease is held with this token,
+  and the processing list still starts with exactly this batch (its first and last envelopes
+  are where they were claimed). The last check matters after a failover: a replica promoted
+  before it had the latest claim or commit holds another list, and trimming it blindly would
+  drop envelopes nobody counted.
+
   KEYS[1]  lease       the consumer's fencing token
   KEYS[2]  processing  the consumer's claimed batch
   KEYS[3]  windows     sorted set of all window starts
@@ -16,54 +22,110 @@
   ARGV[3]  window key prefix (a window's key is prefix .. start)
   ARGV[4]  window size (ms)
   ARGV[5]  retention (ms): a window expires this long after its end
-  ARGV[6]  envelopes in the batch (the first ones of the processing list)
-  ARGV[7]  number of dead letters D, followed by D dead letters (JSON)
+  ARGV[6]  envelopes in the batch N (the first N of the processing list)
+  ARGV[7]  the batch's first envelope, byte for byte
+  ARGV[8]  the batch's last envelope, byte for byte
+  ARGV[9]  number of dead letters D, followed by D dead letters (JSON)
   then, per window: start, orders in it, number of field pairs P, then P pairs (field, increment)
 
-  Returns {0, late orders} on success, {-2} when the lease is not held with this token.
+  Returns {0, late orders} on success, {-2} when the lease is not held with this token,
+  {-3} when the processing list does not start with this batch, {-4, message} when an argument
+  is malformed. Only {0, …} writes anything.
 ]]
+--- @include "arguments"
+
+local valid, batch = checked(function()
+  local b = {}
+  nonEmpty(ARGV[1], 'token')
+  wholeNumber(ARGV[2], 'lease time', 1, MAX_DURATION_MS)
+  b.prefix = nonEmpty(ARGV[3], 'window key prefix')
+  b.windowMs = wholeNumber(ARGV[4], 'window size', 1, MAX_DURATION_MS)
+  b.retentionMs = wholeNumber(ARGV[5], 'retention', 0, MAX_DURATION_MS)
+  b.size = wholeNumber(ARGV[6], 'batch size', 1, 10000000)
+  if type(ARGV[7]) ~= 'string' or type(ARGV[8]) ~= 'string' then
+    reject('the first and last envelopes of the batch are missing')
+  end
+  local i = 9
+  local deadCount = wholeNumber(ARGV[i], 'dead letter count', 0, b.size)
+  if i + deadCount > #ARGV then
+    reject('the arguments end inside the dead letters')
+  end
+  b.deadFrom, b.deadTo = i + 1, i + deadCount
+  for j = b.deadFrom, b.deadTo do
+    nonEmpty(ARGV[j], 'dead letter')
+  end
+  i = i + deadCount + 1
+  b.windows = {}
+  local counted = 0
+  while i <= #ARGV do
+    if i + 2 > #ARGV then
+      reject('the arguments end inside a window header')
+    end
+    local w = {}
+    w.start = ARGV[i]
+    local start = wholeNumber(w.start, 'window start', 0, MAX_EPOCH_MS)
+    if start % b.windowMs ~= 0 then
+      reject('window start ' .. w.start .. ' is not a multiple of the window size')
+    end
+    w.expireAt = start + b.windowMs + b.retentionMs
+    w.orders = wholeNumber(ARGV[i + 1], 'orders of window ' .. w.start, 0, b.size)
+    counted = counted + w.orders
+    local fieldCount = wholeNumber(ARGV[i + 2], 'field count of window ' .. w.start, 1, 100000)
+    w.from = i + 3
+    w.to = i + 2 + 2 * fieldCount
+    if w.to > #ARGV then
+      reject('the arguments end inside the fields of window ' .. w.start)
+    end
+    for j = w.from, w.to, 2 do
+      nonEmpty(ARGV[j], 'field name')
+      wholeNumber(ARGV[j + 1], 'increment of ' .. ARGV[j], 0, 9007199254740991)
+    end
+    b.windows[#b.windows + 1] = w
+    i = w.to + 1
+  end
+  if counted + deadCount > b.size then
+    reject('the batch has ' .. b.size .. ' envelopes but ' .. counted .. ' orders and ' .. deadCount .. ' dead letters')
+  end
+  return b
+end)
+if not valid then
+  return batch
+end
+
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return {-2}
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('LLEN', KEYS[2]) < batch.size
+    or redis.call('LINDEX', KEYS[2], 0) ~= ARGV[7]
+    or redis.call('LINDEX', KEYS[2], batch.size - 1) ~= ARGV[8] then
+  return {-3}
+end
 
-local prefix = ARGV[3]
-local windowMs = tonumber(ARGV[4])
-local retentionMs = tonumber(ARGV[5])
-local batchSize = tonumber(ARGV[6])
-local i = 7
-local deadCount = tonumber(ARGV[i])
-i = i + 1
-if deadCount > 0 then
-  redis.call('RPUSH', KEYS[6], unpack(ARGV, i, i + deadCount - 1))
-  i = i + deadCount
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if batch.deadTo >= batch.deadFrom then
+  redis.call('RPUSH', KEYS[6], unpack(ARGV, batch.deadFrom, batch.deadTo))
 end
 
 local late = 0
-while i <= #ARGV do
-  local start = ARGV[i]
-  local orders = tonumber(ARGV[i + 1])
-  local fieldCount = tonumber(ARGV[i + 2])
-  i = i + 3
-  local key = prefix .. start
+for _, w in ipairs(batch.windows) do
+  local key = batch.prefix .. w.start
   local final = redis.call('HGET', key, 'final') == '1'
-  for j = i, i + 2 * fieldCount - 1, 2 do
+  for j = w.from, w.to, 2 do
     redis.call('HINCRBY', key, ARGV[j], ARGV[j + 1])
   end
-  i = i + 2 * fieldCount
   if final then
-    if orders > 0 then
-      redis.call('HINCRBY', key, 'late', orders)
-      late = late + orders
-      redis.call('XADD', KEYS[7], '*', 'start', start, 'kind', 'revised')
+    if w.orders > 0 then
+      redis.call('HINCRBY', key, 'late', w.orders)
+      late = late + w.orders
+      redis.call('XADD', KEYS[7], '*', 'start', w.start, 'kind', 'revised')
     end
   else
-    redis.call('ZADD', KEYS[4], start, start)
+    redis.call('ZADD', KEYS[4], w.start, w.start)
   end
-  redis.call('ZADD', KEYS[3], start, start)
-  redis.call('SADD', KEYS[5], start)
-  redis.call('PEXPIREAT', key, tonumber(start) + windowMs + retentionMs)
+  redis.call('ZADD', KEYS[3], w.start, w.start)
+  redis.call('SADD', KEYS[5], w.start)
+  redis.call('PEXPIREAT', key, w.expireAt)
 end
 
-redis.call('LTRIM', KEYS[2], batchSize, -1)
+redis.call('LTRIM', KEYS[2], batch.size, -1)
 return {0, late}

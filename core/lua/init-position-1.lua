@@ -5,7 +5,18 @@
   ARGV[1]  file key
   ARGV[2]  position to store when none is
 
-  Returns the stored position (ARGV[2] if there was none).
+  Returns {0, stored position (ARGV[2] if there was none)}, or {-4, message} when an argument
+  is malformed (nothing written).
 ]]
+--- @include "arguments"
+
+local valid, problem = checked(function()
+  nonEmpty(ARGV[1], 'file key')
+  position(ARGV[2], 'position')
+end)
+if not valid then
+  return problem
+end
+
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-return redis.call('HGET', KEYS[1], ARGV[1])
+return {0, redis.call('HGET', KEYS[1], ARGV[1])}

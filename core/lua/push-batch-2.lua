@@ -13,18 +13,39 @@
            an empty array moves the position only (a truncation)
 
   Returns {0, queue length} on success,
-          {-1, stored position or ''} when the stored position is not ARGV[2].
+          {-1, stored position or ''} when the stored position is not ARGV[2],
+          {-4, message} when an argument is malformed (nothing written).
 ]]
-local stored = redis.call('HGET', KEYS[2], ARGV[1])
+--- @include "arguments"
+
+local valid, parsed = checked(function()
+  local fileKey = nonEmpty(ARGV[1], 'file key')
+  position(ARGV[2], 'expected position')
+  position(ARGV[3], 'next position')
+  local ok, envelopes = pcall(cmsgpack.unpack, ARGV[4] or '')
+  if not ok or type(envelopes) ~= 'table' then
+    reject('envelopes must be one MessagePack array')
+  end
+  for i = 1, #envelopes do
+    if type(envelopes[i]) ~= 'string' then
+      reject('envelope ' .. i .. ' is not a byte string')
+    end
+  end
+  return {fileKey = fileKey, envelopes = envelopes}
+end)
+if not valid then
+  return parsed
+end
+
+local stored = redis.call('HGET', KEYS[2], parsed.fileKey)
 if stored ~= ARGV[2] then
   return {-1, stored or ''}
 end
-local envelopes = cmsgpack.unpack(ARGV[4])
 local length
-if #envelopes > 0 then
-  length = redis.call('RPUSH', KEYS[1], unpack(envelopes))
+if #parsed.envelopes > 0 then
+  length = redis.call('RPUSH', KEYS[1], unpack(parsed.envelopes))
 else
   length = redis.call('LLEN', KEYS[1])
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], parsed.fileKey, ARGV[3])
 return {0, length}

@@ -8,8 +8,19 @@
   ARGV[1]  processing key prefix (a consumer's list is prefix .. name)
   ARGV[2]  lease key prefix (a consumer's lease is prefix .. name)
 
-  Returns {consumers recovered, envelopes put back}.
+  Returns {0, consumers recovered, envelopes put back}, or {-4, message} when an argument is
+  malformed (nothing written).
 ]]
+--- @include "arguments"
+
+local valid, problem = checked(function()
+  nonEmpty(ARGV[1], 'processing key prefix')
+  nonEmpty(ARGV[2], 'lease key prefix')
+end)
+if not valid then
+  return problem
+end
+
 local consumers = redis.call('SMEMBERS', KEYS[1])
 local recovered, envelopes = 0, 0
 for _, name in ipairs(consumers) do
@@ -25,4 +36,4 @@ for _, name in ipairs(consumers) do
     envelopes = envelopes + #items
   end
 end
-return {recovered, envelopes}
+return {0, recovered, envelopes}

@@ -9,15 +9,25 @@
   ARGV[1]  token
   ARGV[2]  consumer name
 
-  Returns the number of envelopes left in the processing list, or -2 when the lease
-  was not held with this token.
+  Returns {0, envelopes left in the processing list}, {-2} when the lease was not held with
+  this token, or {-4, message} when an argument is malformed (nothing written).
 ]]
+--- @include "arguments"
+
+local valid, problem = checked(function()
+  nonEmpty(ARGV[1], 'token')
+  nonEmpty(ARGV[2], 'consumer')
+end)
+if not valid then
+  return problem
+end
+
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return -2
+  return {-2}
 end
 redis.call('DEL', KEYS[1])
 local left = redis.call('LLEN', KEYS[2])
 if left == 0 then
   redis.call('SREM', KEYS[3], ARGV[2])
 end
-return left
+return {0, left}

@@ -13,13 +13,27 @@
   ARGV[4]  grace (ms)
   ARGV[5]  retention (ms)
 
-  Returns {windows closed now, {start, {field, value, …}}, …} for every changed window.
+  A window closes at its end plus the grace: when now >= start + size + grace. This is the one
+  place that rule is applied.
+
+  Returns {0, windows closed now, start, {field, value, …}, …} with every changed window, or
+  {-4, message} when an argument is malformed (nothing written).
 ]]
-local prefix = ARGV[1]
-local now = tonumber(ARGV[2])
-local windowMs = tonumber(ARGV[3])
-local graceMs = tonumber(ARGV[4])
-local retentionMs = tonumber(ARGV[5])
+--- @include "arguments"
+
+local valid, args = checked(function()
+  return {
+    prefix = nonEmpty(ARGV[1], 'window key prefix'),
+    now = wholeNumber(ARGV[2], 'now', 0, MAX_EPOCH_MS),
+    windowMs = wholeNumber(ARGV[3], 'window size', 1, MAX_DURATION_MS),
+    graceMs = wholeNumber(ARGV[4], 'grace', 0, MAX_DURATION_MS),
+    retentionMs = wholeNumber(ARGV[5], 'retention', 0, MAX_DURATION_MS),
+  }
+end)
+if not valid then
+  return args
+end
+local prefix, now, windowMs, graceMs, retentionMs = args.prefix, args.now, args.windowMs, args.graceMs, args.retentionMs
 
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - windowMs - graceMs)
 for _, start in ipairs(due) do
@@ -31,7 +45,7 @@ end
 
 local changed = redis.call('SMEMBERS', KEYS[2])
 redis.call('DEL', KEYS[2])
-local out = {#due}
+local out = {0, #due}
 for _, start in ipairs(changed) do
   out[#out + 1] = start
   out[#out + 1] = redis.call('HGETALL', prefix .. start)

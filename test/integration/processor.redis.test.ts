@@ -2,6 +2,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { EnvelopeFramer } from '../../core/envelope.js';
+import { LeaseLostError } from '../../core/errors.js';
+import { createMetrics } from '../../core/metrics.js';
+import { Scripts } from '../../core/scripts.js';
 import { windowStart } from '../../core/windows.js';
 import type { WindowSnapshot } from '../../core/window-snapshot.js';
 import type { Processor } from '../../processor/processor.js';
@@ -94,6 +97,75 @@ describe('processor', () => {
     for (const d of dead) expect(d.message).toEqual(expect.any(String));
   });
 
+  it('dead-letters hostile queue elements once each, counts the good orders exactly, and never retries a batch', async () => {
+    const now = Date.now();
+    const good = orderLines(2_000, { seed: 8, firstStart: windowStart(now, W) - 2 * W, windows: 3, windowMs: W });
+    const line = '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"]}';
+    const header = (fields: string) => `{"v":2,"host":"h","source":"/orders.log","id":"x:${Math.random()}"${fields}}\n${line}`;
+    /** Queue elements nobody should be able to count, each with the reason it must be dead-lettered with. */
+    const hostile: [string, string | Buffer][] = [
+      ['invalid_envelope', header(',"ingestedAt":1e300')],
+      ['invalid_envelope', header(',"ingestedAt":100000000000000000000')],
+      ['invalid_envelope', header(',"ingestedAt":-1')],
+      ['invalid_envelope', header(',"ingestedAt":0')],
+      ['invalid_envelope', header(',"ingestedAt":1.5')],
+      ['invalid_envelope', header(`,"ingestedAt":${now + 10 * 365 * 86_400_000}`)],
+      ['invalid_envelope', header(`,"ingestedAt":${now - 30 * 86_400_000}`)],
+      ['invalid_envelope', header(',"ingestedAt":"1795304356789"')],
+      ['invalid_envelope', header(',"ingestedAt":null')],
+      ['invalid_envelope', header('')],
+      ['invalid_envelope', `{"v":3,"host":"h","source":"s","id":"i","ingestedAt":${now}}\n${line}`],
+      ['invalid_envelope', `{"v":2,"host":["h"],"source":"s","id":"i","ingestedAt":${now}}\n${line}`],
+      ['invalid_envelope', `{"v":2,"host":"h","source":"s","id":7,"ingestedAt":${now}}\n${line}`],
+      ['invalid_envelope', `{"v":2,"host":"h","source":"s","id":"i","ingestedAt":${now},"oversize":"big"}\n${line}`],
+      ['invalid_envelope', `[2,"h"]\n${line}`],
+      ['invalid_envelope', `null\n${line}`],
+      ['invalid_envelope', line],
+      ['invalid_envelope', ''],
+      ['invalid_envelope', Buffer.from([0xff, 0xfe, 0x00, 0x0a, 0xc3, 0x28])],
+      ['invalid_envelope', 'x'.repeat(2 * 1024 * 1024)],
+      ['invalid_json', `{"v":2,"host":"h","source":"s","id":"i","ingestedAt":${now}}\n\u0000\u00ff`],
+      ['unknown_value', `{"v":2,"host":"h","source":"s","id":"i","ingestedAt":${now}}\n{"customerAgeGrade":"__proto__","paymentMethod":"Cash","orders":["Espresso"]}`],
+      ['unknown_value', `{"v":2,"host":"h","source":"s","id":"i","ingestedAt":${now}}\n{"customerAgeGrade":"1020","paymentMethod":"constructor","orders":["toString"]}`],
+      ...['1e300', '-5', '"2026-11-22T10:00:00"', '{}'].map((orderedAt): [string, string] => [
+        'invalid_ordered_at',
+        `{"v":2,"host":"h","source":"s","id":"i","ingestedAt":${now}}\n{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"],"orderedAt":${orderedAt}}`,
+      ]),
+    ];
+    // Order times far from their ingestion are not believed: the order is counted at its ingestion time.
+    const skewed = [`${now + 86_400_000}`, `${now - 30 * 86_400_000}`, '"1970-01-01T00:00:01Z"'].map(
+      (orderedAt) => `{"v":2,"host":"h","source":"s","id":"i","ingestedAt":${now}}\n{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"],"orderedAt":${orderedAt}}`,
+    );
+    await enqueue(good.slice(0, 1000));
+    for (const [, element] of hostile) await t.client.rpush(t.keys.queue, element);
+    await t.client.rpush(t.keys.queue, ...skewed);
+    await enqueue(good.slice(1000), Date.now(), 1000);
+
+    const metrics = createMetrics('test-host');
+    start({ batchSize: 7, metrics });
+    await drained();
+    const nowWindow = windowStart(now, W);
+    const expected = expectedWindows([...good], W);
+    const atNow = expected.get(nowWindow);
+    // The skewed orders land in the window of their ingestion.
+    const starts = (await t.client.zrange(t.keys.windows, '0', '-1')).map(Number).sort();
+    expect(starts).toEqual([...new Set([...expected.keys(), nowWindow])].sort());
+    const counted = starts.reduce(async (sum, s) => (await sum) + Number(await t.client.hget(t.keys.window(s), 'orders')), Promise.resolve(0));
+    expect(await counted).toBe(good.length + skewed.length);
+    for (const [s, window] of expected) {
+      if (s !== nowWindow) expect(countsOnly(await t.client.hgetall(t.keys.window(s))), `window ${s}`).toEqual(expectedHash(window));
+    }
+    expect(Number(await t.client.hget(t.keys.window(nowWindow), 'orders'))).toBe((atNow?.orders ?? 0) + skewed.length);
+
+    const dead = (await t.client.lrange(t.keys.dead, 0, -1)).map((d) => JSON.parse(d) as { reason: string });
+    expect(dead.map((d) => d.reason)).toEqual(hostile.map(([reason]) => reason));
+    // Every commit went through the first time: no failure, no retry, no lost lease.
+    const errors = await metrics.registry.getSingleMetric('coffee_errors_total')?.get();
+    expect(errors?.values.filter((v) => v.value > 0) ?? []).toEqual([]);
+    expect(await t.client.keys(`${t.prefix}window:*e*`)).toEqual([]);
+    expect(await t.client.keys(`${t.prefix}window:-*`)).toEqual([]);
+  });
+
   it('publishes changed windows, closes them, and re-publishes a closed window revised by a late order', async () => {
     const subscriber: Redis = t.connect('subscriber');
     const messages: WindowSnapshot[] = [];
@@ -122,10 +194,10 @@ describe('processor', () => {
     const lines = orderLines(500, { seed: 6, firstStart: windowStart(Date.now(), W), windows: 1, windowMs: W });
     await enqueue(lines);
     // A processor claims 200 envelopes and dies before committing.
-    const dead = await t.connected('dead-processor');
-    await dead.acquireLease(t.keys.lease('dead'), t.keys.consumers, t.keys.processing('dead'), 'tok', 1500, 'dead');
-    const [, claimed] = await dead.claimBatch(t.keys.queue, t.keys.processing('dead'), t.keys.lease('dead'), 'tok', 200, 1500, 'next');
-    expect(claimed).toHaveLength(200);
+    const dead = new Scripts(await t.connected('dead-processor'), t.keys);
+    const hold = { consumer: 'dead', token: 'tok', leaseMs: 1500 };
+    await dead.acquireLease(hold);
+    expect(await dead.claimBatch(hold, 'next', 200)).toHaveLength(200);
     start({ leaseMs: 2000 });
     await eventually(async () => (await t.client.exists(t.keys.processing('dead'))) === 0, { timeoutMs: 10_000, message: 'dead batch not recovered' });
     await drained();
@@ -136,16 +208,16 @@ describe('processor', () => {
   it('takes its own unfinished batch back at once when restarted under the same name', async () => {
     const lines = orderLines(300, { seed: 7, firstStart: windowStart(Date.now(), W), windows: 1, windowMs: W });
     await enqueue(lines);
-    const crashed = await t.connected('crashed');
-    await crashed.acquireLease(t.keys.lease('p1'), t.keys.consumers, t.keys.processing('p1'), 'old', 60_000, 'p1');
-    await crashed.claimBatch(t.keys.queue, t.keys.processing('p1'), t.keys.lease('p1'), 'old', 120, 60_000, 'next');
-    await crashed.claimBatch(t.keys.queue, t.keys.processing('p1'), t.keys.lease('p1'), 'old', 60, 60_000, 'next');
+    const crashed = new Scripts(await t.connected('crashed'), t.keys);
+    const old = { consumer: 'p1', token: 'old', leaseMs: 60_000 };
+    await crashed.acquireLease(old);
+    await crashed.claimBatch(old, 'next', 120);
+    await crashed.claimBatch(old, 'next', 60);
     start({ consumer: 'p1', leaseMs: 60_000 });
     await drained();
     await expectWindowsToMatch(lines);
-    // The old holder's token no longer commits anything.
-    const [code] = await crashed.claimBatch(t.keys.queue, t.keys.processing('p1'), t.keys.lease('p1'), 'old', 1, 60_000, 'next');
-    expect(code).toBe(-2);
+    // The old holder's token no longer claims anything.
+    await expect(crashed.claimBatch(old, 'next', 1)).rejects.toBeInstanceOf(LeaseLostError);
   });
 
   it('releases its lease on close', async () => {

@@ -1,116 +1,238 @@
-/** The Lua scripts' promises, one by one, against a real Redis. */
+/** The Lua scripts' promises, one by one, through the typed layer, against a real Redis. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
 import { EnvelopeBatch } from '../../collector/envelope-batch.js';
+import { ClaimLostError, LeaseLostError, OffsetConflictError } from '../../core/errors.js';
+import { type BatchCommit, type LeaseHold, ScriptArgumentError, Scripts } from '../../core/scripts.js';
 import { type TestRedis, testRedis } from '../support/redis.js';
 
+const W = 10_000;
+const RULES = { windowMs: W, graceMs: W, retentionMs: 86_400_000 };
+const p1: LeaseHold = { consumer: 'p1', token: 'tok1', leaseMs: 10_000 };
+
 let t: TestRedis;
-let redis: Redis;
+let scripts: Scripts;
+/** The same scripts without the client's checks: what a buggy or hostile caller could send. */
+let unchecked: Scripts;
 beforeEach(async () => {
   t = testRedis();
-  redis = await t.connected();
+  const redis = await t.connected();
+  scripts = new Scripts(redis, t.keys);
+  unchecked = new Scripts(redis, t.keys, { clientChecks: false });
 });
 afterEach(() => t.cleanup());
 
+const bytes = (...items: string[]) => items.map((i) => Buffer.from(i));
+
+/** One window's increments, as the processor builds them. */
+function commit(envelopes: Buffer[], windows: [number, number, Record<string, number>][], dead: string[] = []): BatchCommit {
+  return {
+    envelopes,
+    dead,
+    windows: new Map(windows.map(([start, orders, fields]) => [start, { orders, fields: new Map(Object.entries(fields)) }])),
+  };
+}
+
+/** Every key of the test's prefix with its serialized value: equal snapshots mean nothing was written. */
+async function snapshot(): Promise<Record<string, string>> {
+  const keys = (await t.client.keys(`${t.prefix}*`)).sort();
+  const out: Record<string, string> = {};
+  for (const key of keys) out[key] = ((await t.client.dumpBuffer(key)) ?? Buffer.alloc(0)).toString('hex');
+  return out;
+}
+
 describe('push-batch', () => {
   it('pushes and moves the position only from the expected position', async () => {
-    const { queue, offsets } = t.keys;
-    expect(await redis.initPosition(offsets, 'f1', '0:0')).toBe('0:0');
-    expect(await redis.initPosition(offsets, 'f1', '0:999')).toBe('0:0');
+    expect(await scripts.initPosition('f1', '0:0')).toBe('0:0');
+    expect(await scripts.initPosition('f1', '0:999')).toBe('0:0');
     const batch = new EnvelopeBatch(8);
     batch.add('a', Buffer.from('\n1'), 0, 2);
     batch.add('', Buffer.from([0xff, 0x00]), 0, 2);
-    expect(await redis.pushBatch(queue, offsets, 'f1', '0:0', '0:20', batch.packed())).toEqual([0, 2]);
+    expect(await scripts.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:20', packed: batch.packed() })).toBe(2);
     // A replay of the same push (lost answer, resent) changes nothing.
-    expect(await redis.pushBatch(queue, offsets, 'f1', '0:0', '0:20', batch.packed())).toEqual([-1, '0:20']);
-    expect(await redis.pushBatch(queue, offsets, 'f1', '0:20', '1:0', new EnvelopeBatch(8).packed())).toEqual([0, 2]);
-    expect(await t.client.lrangeBuffer(queue, 0, -1)).toEqual([Buffer.from('a\n1'), Buffer.from([0xff, 0x00])]);
-    expect(await t.client.hget(offsets, 'f1')).toBe('1:0');
+    const replay = scripts.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:20', packed: batch.packed() });
+    await expect(replay).rejects.toBeInstanceOf(OffsetConflictError);
+    await expect(replay).rejects.toMatchObject({ actual: '0:20' });
+    expect(await scripts.pushBatch({ fileKey: 'f1', expected: '0:20', next: '1:0', packed: new EnvelopeBatch(8).packed() })).toBe(2);
+    expect(await t.client.lrangeBuffer(t.keys.queue, 0, -1)).toEqual([Buffer.from('a\n1'), Buffer.from([0xff, 0x00])]);
+    expect(await t.client.hget(t.keys.offsets, 'f1')).toBe('1:0');
   });
 });
 
 describe('claim, commit and recovery', () => {
-  const lease = (c: string) => t.keys.lease(c);
-  const processing = (c: string) => t.keys.processing(c);
-  const start = Math.floor(Date.now() / 10_000) * 10_000;
-  const commitArgs = (token: string, ...rest: (string | number)[]) =>
-    [lease('p1'), processing('p1'), t.keys.windows, t.keys.open, t.keys.dirty, t.keys.dead, t.keys.changes, token, 10_000, t.keys.windowPrefix, 10_000, 86_400_000, 2, ...rest] as const;
+  const start = Math.floor(Date.now() / W) * W;
 
   it('commits a claimed batch once, fenced by the lease token', async () => {
     await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3', 'e4', 'e5');
-    expect(await redis.acquireLease(lease('p1'), t.keys.consumers, processing('p1'), 'tok1', 10_000, 'p1')).toBe(0);
-    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000, 'next')).toEqual([0, ['e1', 'e2']]);
+    expect(await scripts.acquireLease(p1)).toBe(0);
+    expect(await scripts.claimBatch(p1, 'next', 2)).toEqual(bytes('e1', 'e2'));
     // A prefetched claim appends the next batch behind the one not yet committed.
-    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000, 'next')).toEqual([0, ['e3', 'e4']]);
+    expect(await scripts.claimBatch(p1, 'next', 2)).toEqual(bytes('e3', 'e4'));
     // After a restart, resume hands back everything claimed and not committed: counted once, again.
-    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000, 'resume')).toEqual([0, ['e1', 'e2', 'e3', 'e4']]);
+    expect(await scripts.claimBatch(p1, 'resume', 2)).toEqual(bytes('e1', 'e2', 'e3', 'e4'));
     // A stale token can neither claim nor commit.
-    expect(await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'old', 2, 10_000, 'next')).toEqual([-2]);
-    expect(await redis.commitBatch(...commitArgs('old', 0, start, 2, 1, 'orders', 2))).toEqual([-2]);
-    expect(await redis.commitBatch(...commitArgs('tok1', 1, '{"reason":"x"}', start, 2, 2, 'orders', 2, 'drinks', 5))).toEqual([0, 0]);
-    expect(await t.client.hgetall(t.keys.window(start))).toEqual({ orders: '2', drinks: '5' });
+    const stale = { ...p1, token: 'old' };
+    await expect(scripts.claimBatch(stale, 'next', 2)).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(scripts.commitBatch(stale, commit(bytes('e1', 'e2'), [[start, 2, { orders: 2 }]]), RULES)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await scripts.commitBatch(p1, commit(bytes('e1', 'e2'), [[start, 1, { orders: 1, drinks: 5 }]], ['{"reason":"x"}']), RULES)).toEqual({ late: 0 });
+    expect(await t.client.hgetall(t.keys.window(start))).toEqual({ orders: '1', drinks: '5' });
     // The commit removed exactly its batch, the first two envelopes.
-    expect(await t.client.lrange(processing('p1'), 0, -1)).toEqual(['e3', 'e4']);
+    expect(await t.client.lrange(t.keys.processing('p1'), 0, -1)).toEqual(['e3', 'e4']);
     expect(await t.client.lrange(t.keys.dead, 0, -1)).toEqual(['{"reason":"x"}']);
     expect(await t.client.zrange(t.keys.open, '0', '-1')).toEqual([String(start)]);
     expect(await t.client.zrange(t.keys.windows, '0', '-1')).toEqual([String(start)]);
     // A window expires a retention after its end.
     const ttl = await t.client.pttl(t.keys.window(start));
     expect(ttl).toBeGreaterThan(86_400_000 - 60_000);
-    expect(ttl).toBeLessThanOrEqual(86_400_000 + 10_000);
+    expect(ttl).toBeLessThanOrEqual(86_400_000 + W);
+  });
 
+  it('writes nothing when the processing list does not start with the batch being committed', async () => {
+    await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3');
+    await scripts.acquireLease(p1);
+    await scripts.claimBatch(p1, 'next', 2);
+    const before = await snapshot();
+    // The list holds e1, e2: a batch that starts elsewhere, ends elsewhere, or is longer is not the claimed one.
+    for (const envelopes of [bytes('e2', 'e3'), bytes('e1', 'e3'), bytes('e1', 'e2', 'e3'), bytes('e0', 'e2')]) {
+      const attempt = scripts.commitBatch(p1, commit(envelopes, [[start, 1, { orders: 1 }]]), RULES);
+      await expect(attempt, envelopes.join(',')).rejects.toBeInstanceOf(ClaimLostError);
+    }
+    // After a failover that lost the claim, the list is empty.
+    await t.client.del(t.keys.processing('p1'));
+    await expect(scripts.commitBatch(p1, commit(bytes('e1', 'e2'), [[start, 1, { orders: 1 }]]), RULES)).rejects.toBeInstanceOf(ClaimLostError);
+    const { [t.keys.processing('p1')]: _, ...rest } = before;
+    expect(await snapshot()).toEqual(rest);
+  });
+
+  it('compares claimed envelopes byte for byte, binary ones too', async () => {
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x0a, 0xc3]);
+    await t.client.rpush(t.keys.queue, binary, Buffer.from('e2'));
+    await scripts.acquireLease(p1);
+    const claimed = await scripts.claimBatch(p1, 'next', 2);
+    expect(claimed[0]).toEqual(binary);
+    expect(await scripts.commitBatch(p1, commit(claimed, [], ['{"reason":"invalid_envelope"}', '{"reason":"invalid_envelope"}']), RULES)).toEqual({ late: 0 });
+    expect(await t.client.llen(t.keys.processing('p1'))).toBe(0);
   });
 
   it('puts an expired consumer’s batch back at the head of the queue, in order', async () => {
     await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3', 'e4');
-    await redis.acquireLease(lease('p1'), t.keys.consumers, processing('p1'), 'tok1', 10_000, 'p1');
-    await redis.claimBatch(t.keys.queue, processing('p1'), lease('p1'), 'tok1', 2, 10_000, 'next');
-    expect(await redis.recoverConsumers(t.keys.consumers, t.keys.queue, t.keys.processingPrefix, t.keys.leasePrefix)).toEqual([0, 0]);
-    await t.client.del(lease('p1')); // the lease expires
-    expect(await redis.recoverConsumers(t.keys.consumers, t.keys.queue, t.keys.processingPrefix, t.keys.leasePrefix)).toEqual([1, 2]);
+    await scripts.acquireLease(p1);
+    await scripts.claimBatch(p1, 'next', 2);
+    expect(await scripts.recoverConsumers()).toEqual({ consumers: 0, envelopes: 0 });
+    await t.client.del(t.keys.lease('p1')); // the lease expires
+    expect(await scripts.recoverConsumers()).toEqual({ consumers: 1, envelopes: 2 });
     expect(await t.client.lrange(t.keys.queue, 0, -1)).toEqual(['e1', 'e2', 'e3', 'e4']);
     expect(await t.client.smembers(t.keys.consumers)).toEqual([]);
     // The old holder cannot commit what it claimed.
-    expect(await redis.commitBatch(...commitArgs('tok1', 0, start, 1, 1, 'orders', 1))).toEqual([-2]);
+    await expect(scripts.commitBatch(p1, commit(bytes('e1', 'e2'), [[start, 1, { orders: 1 }]]), RULES)).rejects.toBeInstanceOf(LeaseLostError);
   });
 
-  it('releases a lease at shutdown and forgets a consumer with nothing claimed', async () => {
-    await redis.acquireLease(lease('p1'), t.keys.consumers, processing('p1'), 'tok1', 10_000, 'p1');
-    expect(await redis.releaseLease(lease('p1'), processing('p1'), t.keys.consumers, 'tok1', 'p1')).toBe(0);
-    expect(await t.client.exists(lease('p1'))).toBe(0);
+  it('renews and releases a lease, and forgets a consumer with nothing claimed', async () => {
+    await scripts.acquireLease(p1);
+    await scripts.renewLease(p1);
+    await expect(scripts.renewLease({ ...p1, token: 'old' })).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await scripts.releaseLease(p1)).toBe(0);
+    expect(await t.client.exists(t.keys.lease('p1'))).toBe(0);
     expect(await t.client.smembers(t.keys.consumers)).toEqual([]);
+    await expect(scripts.releaseLease(p1)).rejects.toBeInstanceOf(LeaseLostError);
   });
 });
 
 describe('tick', () => {
+  const now = Math.floor(Date.now() / W) * W;
+
+  /** Claims `n` fresh envelopes and commits `orders` of them into `start`. */
+  async function countInto(start: number, orders: number): Promise<{ late: number }> {
+    const envelopes = Array.from({ length: orders }, (_, i) => `e-${start}-${Math.random()}-${i}`);
+    await t.client.rpush(t.keys.queue, ...envelopes);
+    const claimed = await scripts.claimBatch(p1, 'next', orders);
+    return scripts.commitBatch(p1, commit(claimed, [[start, orders, { orders }]]), RULES);
+  }
+
+  it('closes a window exactly at its end plus the grace, not a millisecond before', async () => {
+    await scripts.acquireLease(p1);
+    const start = now - 2 * W;
+    await countInto(start, 1);
+    const rules = { ...RULES, graceMs: 3_000 };
+    const closesAt = start + W + rules.graceMs;
+    expect((await scripts.tick(closesAt - 1, rules)).closed).toBe(0);
+    expect(await t.client.hget(t.keys.window(start), 'final')).toBeNull();
+    expect((await scripts.tick(closesAt, rules)).closed).toBe(1);
+    expect(await t.client.hget(t.keys.window(start), 'final')).toBe('1');
+  });
+
   it('closes due windows, publishes changes once, and counts late orders into a closed window as revisions', async () => {
-    const W = 10_000;
-    const now = Math.floor(Date.now() / W) * W;
     const oldStart = now - 3 * W;
     const openStart = now - W;
-    await redis.acquireLease(t.keys.lease('p1'), t.keys.consumers, t.keys.processing('p1'), 'tok', 10_000, 'p1');
-    const commit = (start: number, orders: number) =>
-      redis.commitBatch(t.keys.lease('p1'), t.keys.processing('p1'), t.keys.windows, t.keys.open, t.keys.dirty, t.keys.dead, t.keys.changes, 'tok', 10_000, t.keys.windowPrefix, W, 86_400_000, 0, 0, start, orders, 1, 'orders', orders);
-    await commit(oldStart, 3);
-    await commit(openStart, 1);
+    await scripts.acquireLease(p1);
+    await countInto(oldStart, 3);
+    await countInto(openStart, 1);
 
-    const tick = (at: number) => redis.tick(t.keys.open, t.keys.dirty, t.keys.windows, t.keys.changes, t.keys.windowPrefix, at, W, W, 86_400_000);
-    const first = await tick(now);
-    expect(first[0]).toBe(1);
-    expect(first.slice(1)).toHaveLength(4);
+    const first = await scripts.tick(now, RULES);
+    expect(first.closed).toBe(1);
+    expect(first.changed.map((c) => c.start).sort()).toEqual([oldStart, openStart]);
     expect(await t.client.hget(t.keys.window(oldStart), 'final')).toBe('1');
     expect(await t.client.hget(t.keys.window(openStart), 'final')).toBeNull();
-    expect(await tick(now)).toEqual([0]);
+    expect(await scripts.tick(now, RULES)).toEqual({ closed: 0, changed: [] });
 
-    expect(await commit(oldStart, 2)).toEqual([0, 2]);
+    expect(await countInto(oldStart, 2)).toEqual({ late: 2 });
     expect(await t.client.hgetall(t.keys.window(oldStart))).toEqual({ orders: '5', final: '1', late: '2' });
     expect(await t.client.zrange(t.keys.open, '0', '-1')).toEqual([String(openStart)]);
-    const revised = await tick(now);
-    expect(revised).toEqual([0, String(oldStart), ['orders', '5', 'final', '1', 'late', '2']]);
+    expect(await scripts.tick(now, RULES)).toEqual({ closed: 0, changed: [{ start: oldStart, fields: ['orders', '5', 'final', '1', 'late', '2'] }] });
     const events = await t.client.xrange(t.keys.changes, '-', '+');
     expect(events.map(([, fields]) => fields)).toEqual([
       ['start', String(oldStart), 'kind', 'final'],
       ['start', String(oldStart), 'kind', 'revised'],
     ]);
+  });
+});
+
+describe('every script checks its arguments before its first write', () => {
+  const start = Math.floor(Date.now() / W) * W;
+  const good = () => ({ orders: 1, fields: new Map([['orders', 1]]) });
+
+  /** Calls that a script must refuse, as a buggy caller would send them. */
+  const hostile: [string, (s: Scripts) => Promise<unknown>][] = [
+    ['a window start past the year 33658', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[1e20, good()]]) }, RULES)],
+    ['a negative window start', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[-W, good()]]) }, RULES)],
+    ['a fractional window start', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start + 0.5, good()]]) }, RULES)],
+    ['a window start off the window grid', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start + 1, good()]]) }, RULES)],
+    ['a window after a good one, with a NaN increment', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, good()], [start + W, { orders: 1, fields: new Map([['orders', Number.NaN]]) }]]) }, RULES)],
+    ['a negative increment', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, { orders: 1, fields: new Map([['orders', -1]]) }]]) }, RULES)],
+    ['an empty field name', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, { orders: 1, fields: new Map([['', 1]]) }]]) }, RULES)],
+    ['a window with no fields', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, { orders: 1, fields: new Map() }]]) }, RULES)],
+    ['more orders than envelopes', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: ['{}'], windows: new Map([[start, { orders: 2, fields: new Map([['orders', 2]]) }]]) }, RULES)],
+    ['an empty batch', (s) => s.commitBatch(p1, { envelopes: [], dead: [], windows: new Map([[start, good()]]) }, RULES)],
+    ['a zero window size', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, good()]]) }, { ...RULES, windowMs: 0 })],
+    ['an infinite retention', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, good()]]) }, { ...RULES, retentionMs: Number.POSITIVE_INFINITY })],
+    ['a fractional lease time on commit', (s) => s.commitBatch({ ...p1, leaseMs: 1.5 }, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, good()]]) }, RULES)],
+    ['a zero lease time', (s) => s.acquireLease({ ...p1, leaseMs: 0 })],
+    ['an empty token', (s) => s.acquireLease({ ...p1, token: '' })],
+    ['an empty consumer name', (s) => s.acquireLease({ ...p1, consumer: '' })],
+    ['a negative claim size', (s) => s.claimBatch(p1, 'next', -1)],
+    ['a claim size of 1e9', (s) => s.claimBatch(p1, 'next', 1e9)],
+    ['an unknown claim mode', (s) => s.claimBatch(p1, 'all' as 'next', 1)],
+    ['a malformed read position', (s) => s.pushBatch({ fileKey: 'f1', expected: '0:0', next: '1e3', packed: new EnvelopeBatch(8).packed() })],
+    ['envelopes that are not MessagePack', (s) => s.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:5', packed: Buffer.from('not msgpack') })],
+    ['an empty file key', (s) => s.initPosition('', '0:0')],
+    ['a tick at a time before 1970', (s) => s.tick(-5, RULES)],
+    ['a tick with a fractional grace', (s) => s.tick(start, { ...RULES, graceMs: 0.5 })],
+  ];
+
+  it.each(hostile)('refuses %s and writes nothing, in the script and in the client', async (_, call) => {
+    await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3');
+    await t.client.hset(t.keys.offsets, 'f1', '0:0');
+    await scripts.acquireLease(p1);
+    await scripts.claimBatch(p1, 'next', 2);
+    const before = await snapshot();
+    for (const s of [unchecked, scripts]) {
+      await expect(call(s)).rejects.toBeInstanceOf(ScriptArgumentError);
+      expect(await snapshot()).toEqual(before);
+    }
+  });
+
+  it('tells a refusal by the script from one by the client', async () => {
+    const call = (s: Scripts) => s.claimBatch(p1, 'next', 0);
+    await expect(call(scripts)).rejects.toThrow(/script claimBatch refused its arguments: claim size 0/);
+    await expect(call(unchecked)).rejects.toThrow(/script claimBatch refused its arguments: claim size must be from 1 to 1000000, got 0/);
   });
 });

@@ -1,21 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { BatchCounter, commitArguments } from '../../processor/batch-counter.js';
+import { BatchCounter } from '../../processor/batch-counter.js';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { EnvelopeFramer } from '../../core/envelope.js';
 
 const W = 10_000;
 const counter = new BatchCounter({ catalog: DEFAULT_CATALOG, windowMs: W, limits: { maxFutureMs: 60_000, maxPastMs: 86_400_000 } });
 const framer = new EnvelopeFramer('h', '/orders.log', 'f.0');
+/** Envelopes as a claim returns them: bytes. */
+const bytes = (...envelopes: string[]) => envelopes.map((e) => Buffer.from(e));
 const T = 1_795_304_350_000;
 
 describe('BatchCounter', () => {
   it('counts orders per event-time window: age and payment per order, coffee per drink', () => {
     const counts = counter.count(
-      [
+      bytes(
         framer.frame(0, T + 1000, '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Americano","Espresso","Americano"]}'),
         framer.frame(1, T + 2000, '{"customerAgeGrade":"1020","paymentMethod":"Debit","orders":["Espresso"]}'),
         framer.frame(2, T + 3000, `{"customerAgeGrade":"9999","paymentMethod":"Cash","orders":["Cappuccino"],"orderedAt":${T - 5000}}`),
-      ],
+      ),
       T + 5000,
     );
     expect(counts.counted).toBe(3);
@@ -40,14 +42,14 @@ describe('BatchCounter', () => {
   });
 
   it('counts at ingestion time when orderedAt is too far in the future', () => {
-    const counts = counter.count([framer.frame(0, T, `{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"],"orderedAt":${T + 3_600_000}}`)], T);
+    const counts = counter.count(bytes(framer.frame(0, T, `{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"],"orderedAt":${T + 3_600_000}}`)), T);
     expect(counts.clockSkewed).toBe(1);
     expect([...counts.windows.keys()]).toEqual([T]);
   });
 
   it('turns bad lines and bad envelopes into dead letters with reasons', () => {
     const counts = counter.count(
-      [framer.frame(7, T, '{"broken'), framer.oversizeHeader(9, T, 2_097_152) + 'xxxx', 'garbage in the queue', framer.frame(12, T, 'z'.repeat(5000))],
+      bytes(framer.frame(7, T, '{"broken'), framer.oversizeHeader(9, T, 2_097_152) + 'xxxx', 'garbage in the queue', framer.frame(12, T, 'z'.repeat(5000))),
       T + 1,
     );
     expect(counts.counted).toBe(0);
@@ -61,14 +63,23 @@ describe('BatchCounter', () => {
     expect(Object.fromEntries(counts.deadByReason)).toEqual({ invalid_json: 2, line_too_long: 1, invalid_envelope: 1 });
   });
 
-  it('lays out the commit arguments: dead letters, then per window start, orders and field pairs', () => {
-    const counts = counter.count(
-      [framer.frame(0, T, '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"]}'), framer.frame(1, T, 'bad')],
-      T,
-    );
-    const args = commitArguments(counts);
-    expect(args[0]).toBe(1);
-    expect(JSON.parse(String(args[1])).reason).toBe('invalid_json');
-    expect(args.slice(2)).toEqual([T, 1, 5, 'orders', 1, 'drinks', 1, 'age:1020', 1, 'payment:Cash', 1, 'coffee:Espresso', 1]);
+  it('dead-letters envelopes whose ingestion time is not a time, ahead of the clock or past the retention', () => {
+    const line = '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"]}';
+    const header = (ingestedAt: string) => `{"v":2,"host":"h","source":"/orders.log","id":"f.0:${ingestedAt}","ingestedAt":${ingestedAt}}\n${line}`;
+    const absurd = ['1e300', '-1', '1.5', '9007199254740993', String(T + 3_600_000), String(T - 2 * 86_400_000)];
+    const counts = counter.count(bytes(...absurd.map(header), framer.frame(0, T, line)), T);
+    expect(counts.counted).toBe(1);
+    expect([...counts.windows.keys()]).toEqual([T]);
+    const dead = counts.dead.map((d) => JSON.parse(d));
+    expect(dead.map((d) => d.reason)).toEqual(absurd.map(() => 'invalid_envelope'));
+    expect(dead.map((d) => d.line)).toEqual(absurd.map(() => line));
+    expect(dead[0].message).toMatch(/not a time/);
+    expect(dead[4].message).toMatch(/ahead of this processor's clock/);
+    expect(dead[5].message).toMatch(/older than the retention/);
+  });
+
+  it('keeps the claimed envelopes, byte for byte, for the commit to check', () => {
+    const claimed = bytes(framer.frame(0, T, 'x'), 'y');
+    expect(counter.count(claimed, T).envelopes).toBe(claimed);
   });
 });

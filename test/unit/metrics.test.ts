@@ -54,7 +54,7 @@ describe('drinksOf', () => {
         framer.frame(0, T, '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Americano","Espresso"]}'),
         framer.frame(1, T + 20_000, '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Americano","Espresso","Flat White"]}'),
         framer.frame(2, T, 'not json'),
-      ],
+      ].map((e) => Buffer.from(e)),
       T + 30_000,
     );
     expect(counts.windows.size).toBe(2);

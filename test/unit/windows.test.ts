@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventTime, lastClosableStart, parseTimestamp, windowClosesAt, windowEnd, windowStart } from '../../core/windows.js';
+import { eventTime, ingestionTimeProblem, parseTimestamp, windowStart } from '../../core/windows.js';
 
 describe('window math', () => {
   const W = 10_000;
@@ -12,19 +12,26 @@ describe('window math', () => {
     expect(windowStart(-1, W)).toBe(-10_000);
   });
 
-  it('has an exclusive end and closes after the grace period', () => {
-    expect(windowEnd(20_000, W)).toBe(30_000);
-    expect(windowClosesAt(20_000, W, 5_000)).toBe(35_000);
-    expect(lastClosableStart(35_000, W, 5_000)).toBe(20_000);
-  });
-
   it('uses orderedAt when it is within bounds, else the ingestion time', () => {
     const limits = { maxFutureMs: 1000, maxPastMs: 60_000 };
-    expect(eventTime(undefined, 50_000, limits)).toEqual({ timeMs: 50_000, rejectedOrderedAt: false });
-    expect(eventTime(45_000, 50_000, limits)).toEqual({ timeMs: 45_000, rejectedOrderedAt: false });
-    expect(eventTime(51_000, 50_000, limits)).toEqual({ timeMs: 51_000, rejectedOrderedAt: false });
-    expect(eventTime(51_001, 50_000, limits)).toEqual({ timeMs: 50_000, rejectedOrderedAt: true });
-    expect(eventTime(-10_001, 50_000, limits)).toEqual({ timeMs: 50_000, rejectedOrderedAt: true });
+    const now = 52_000;
+    expect(eventTime(undefined, 50_000, now, limits)).toEqual({ timeMs: 50_000, rejectedOrderedAt: false });
+    expect(eventTime(45_000, 50_000, now, limits)).toEqual({ timeMs: 45_000, rejectedOrderedAt: false });
+    expect(eventTime(51_000, 50_000, now, limits)).toEqual({ timeMs: 51_000, rejectedOrderedAt: false });
+    expect(eventTime(51_001, 50_000, now, limits)).toEqual({ timeMs: 50_000, rejectedOrderedAt: true });
+    expect(eventTime(-8_000, 50_000, now, limits)).toEqual({ timeMs: -8_000, rejectedOrderedAt: false });
+    expect(eventTime(-8_001, 50_000, now, limits)).toEqual({ timeMs: 50_000, rejectedOrderedAt: true });
+  });
+
+  it('refuses ingestion times that are not times, ahead of the clock, or past the retention', () => {
+    const limits = { maxFutureMs: 1000, maxPastMs: 60_000 };
+    const now = 100_000;
+    for (const fine of [now, now + 1000, now - 60_000]) expect(ingestionTimeProblem(fine, now, limits), String(fine)).toBeUndefined();
+    for (const absurd of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, 1e300, 2 ** 53]) {
+      expect(ingestionTimeProblem(absurd, now, limits), String(absurd)).toMatch(/not a time/);
+    }
+    expect(ingestionTimeProblem(now + 1001, now, limits)).toMatch(/ahead of this processor's clock/);
+    expect(ingestionTimeProblem(now - 60_001, now, limits)).toMatch(/older than the retention/);
   });
 });
 

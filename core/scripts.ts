@@ -1,0 +1,300 @@
+/**
+ * The Lua scripts, and the one typed way to call them.
+ *
+ * {@link Scripts} has one method per script. It alone knows each script's key order and argument
+ * encoding, checks what it sends, and turns the scripts' codes into typed errors; callers pass
+ * and get domain values (a batch, a lease, window increments). Every script also checks its own
+ * arguments before its first write, because Redis keeps whatever a failing script wrote before
+ * it failed.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { CremaError, ScriptCode, scriptError } from './errors.js';
+import type { RedisKeys } from './keys.js';
+
+const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
+const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
+
+interface ScriptSource {
+  readonly name: string;
+  readonly numberOfKeys: number;
+  readonly lua: string;
+}
+
+let sources: readonly ScriptSource[] | undefined;
+
+/** The scripts in `core/lua`, named `<name>-<number of keys>.lua`, with their includes spliced in; read once per process. */
+function scriptSources(): readonly ScriptSource[] {
+  return (sources ??= readdirSync(LUA_DIR)
+    .filter((file) => file.endsWith('.lua'))
+    .map((file) => {
+      const match = /^([a-z-]+)-(\d+)\.lua$/.exec(file);
+      if (!match) throw new Error(`Lua script ${file} is not named <name>-<number of keys>.lua`);
+      const name = match[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      const lua = readFileSync(LUA_DIR + file, 'utf8').replace(INCLUDE, (_, include: string) =>
+        readFileSync(`${LUA_DIR}includes/${include}.lua`, 'utf8'),
+      );
+      return { name, numberOfKeys: Number(match[2]), lua };
+    }));
+}
+
+/** Registers every script on a connection (`EVALSHA`, falling back to `EVAL` once per script). */
+export function defineScripts(redis: Redis): void {
+  for (const script of scriptSources()) {
+    redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  }
+}
+
+type Reply = [number, ...unknown[]];
+type Arg = string | number | Buffer;
+
+/** The commands {@link defineScripts} adds, as ioredis names them; used only in this module. */
+interface ScriptCommands {
+  pushBatch(...keysAndArgs: Arg[]): Promise<Reply>;
+  initPosition(...keysAndArgs: Arg[]): Promise<Reply>;
+  acquireLease(...keysAndArgs: Arg[]): Promise<Reply>;
+  claimBatchBuffer(...keysAndArgs: Arg[]): Promise<[number, Buffer[]?] | [number, string]>;
+  commitBatch(...keysAndArgs: Arg[]): Promise<Reply>;
+  renewLease(...keysAndArgs: Arg[]): Promise<Reply>;
+  releaseLease(...keysAndArgs: Arg[]): Promise<Reply>;
+  recoverConsumers(...keysAndArgs: Arg[]): Promise<Reply>;
+  tick(...keysAndArgs: Arg[]): Promise<Reply>;
+}
+
+/** What one window gains from a batch. */
+export interface WindowDelta {
+  /** Orders counted in the window (its `late` increment if it is already closed). */
+  orders: number;
+  /** Increments by hash field (`orders`, `drinks`, `age:…`, `payment:…`, `coffee:…`). */
+  readonly fields: Map<string, number>;
+}
+
+/** A claimed batch, counted: what one commit applies. */
+export interface BatchCommit {
+  /** The envelopes exactly as claimed, oldest first. */
+  readonly envelopes: readonly Buffer[];
+  /** Increments per window start. */
+  readonly windows: ReadonlyMap<number, WindowDelta>;
+  /** Dead letters as JSON, in batch order. */
+  readonly dead: readonly string[];
+}
+
+/** Window rules every commit and tick applies. */
+export interface WindowRules {
+  readonly windowMs: number;
+  readonly graceMs: number;
+  readonly retentionMs: number;
+}
+
+/** A consumer's claim on its processing list. */
+export interface LeaseHold {
+  readonly consumer: string;
+  readonly token: string;
+  readonly leaseMs: number;
+}
+
+/** A file's next batch of envelopes and the read positions around it. */
+export interface PushBatch {
+  readonly fileKey: string;
+  /** Position the batch starts at; must be the stored one. */
+  readonly expected: string;
+  /** Position just after the batch. */
+  readonly next: string;
+  /** The envelopes as one MessagePack array of byte strings (see `collector/envelope-batch.ts`). */
+  readonly packed: Buffer;
+}
+
+/** A window's hash as HGETALL's flat field/value list. */
+export interface ChangedWindow {
+  readonly start: number;
+  readonly fields: readonly string[];
+}
+
+export interface ScriptsOptions {
+  /**
+   * Check arguments in the client before sending them. Off only in tests of the scripts' own
+   * checks. @defaultValue true
+   */
+  readonly clientChecks?: boolean;
+}
+
+/** A script was called with an argument it refuses; nothing was written. */
+export class ScriptArgumentError extends CremaError {
+  constructor(
+    readonly script: string,
+    detail: string,
+  ) {
+    super(`script ${script} refused its arguments: ${detail}`, 'script_argument');
+  }
+}
+
+const POSITION = /^\d+:\d+$/;
+/** Largest epoch ms a script accepts (year 33658), as in `core/lua/includes/arguments.lua`. */
+const MAX_EPOCH_MS = 1e15;
+const MAX_DURATION_MS = 3_153_600_000_000;
+
+/** Every script of one key prefix, as typed calls on one connection. */
+export class Scripts {
+  private readonly commands: ScriptCommands;
+  private readonly clientChecks: boolean;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: RedisKeys,
+    options: ScriptsOptions = {},
+  ) {
+    this.commands = redis as unknown as ScriptCommands;
+    this.clientChecks = options.clientChecks ?? true;
+  }
+
+  /** Stores a file's read position unless one is stored; returns the stored one. */
+  async initPosition(fileKey: string, position: string): Promise<string> {
+    this.check('initPosition', fileKey !== '' && POSITION.test(position), () => `file key ${fileKey}, position ${position}`);
+    const reply = await this.commands.initPosition(this.keys.offsets, fileKey, position);
+    return String(this.ok('initPosition', reply)[0]);
+  }
+
+  /**
+   * Appends a batch to the queue and moves its file's position, only from the expected position.
+   * Returns the queue's length; throws {@link OffsetConflictError} when the position had moved.
+   */
+  async pushBatch(batch: PushBatch): Promise<number> {
+    this.check('pushBatch', batch.fileKey !== '' && POSITION.test(batch.expected) && POSITION.test(batch.next), () => `${batch.fileKey} ${batch.expected} → ${batch.next}`);
+    const reply = await this.commands.pushBatch(this.keys.queue, this.keys.offsets, batch.fileKey, batch.expected, batch.next, batch.packed);
+    if (reply[0] === ScriptCode.OffsetConflict) {
+      throw scriptError(reply[0], { fileKey: batch.fileKey, expected: batch.expected, actual: String(reply[1]) });
+    }
+    return Number(this.ok('pushBatch', reply)[0]);
+  }
+
+  /** Takes a consumer's lease with `token`; returns how many envelopes it had claimed before. */
+  async acquireLease(lease: LeaseHold): Promise<number> {
+    this.checkLease('acquireLease', lease);
+    const { consumer } = lease;
+    const reply = await this.commands.acquireLease(this.keys.lease(consumer), this.keys.consumers, this.keys.processing(consumer), lease.token, lease.leaseMs, consumer);
+    return Number(this.ok('acquireLease', reply, lease)[0]);
+  }
+
+  /** Renews a lease; throws {@link LeaseLostError} when it is no longer held with this token. */
+  async renewLease(lease: LeaseHold): Promise<void> {
+    this.checkLease('renewLease', lease);
+    this.ok('renewLease', await this.commands.renewLease(this.keys.lease(lease.consumer), lease.token, lease.leaseMs), lease);
+  }
+
+  /**
+   * Gives a lease up; returns how many claimed envelopes were left for recovery. Throws
+   * {@link LeaseLostError} when the lease was not held with this token.
+   */
+  async releaseLease(lease: LeaseHold): Promise<number> {
+    this.checkLease('releaseLease', lease);
+    const { consumer } = lease;
+    const reply = await this.commands.releaseLease(this.keys.lease(consumer), this.keys.processing(consumer), this.keys.consumers, lease.token, consumer);
+    return Number(this.ok('releaseLease', reply, lease)[0]);
+  }
+
+  /**
+   * Claims envelopes under a lease, as the bytes Redis holds: `next` moves up to `count` from
+   * the queue, `resume` returns everything claimed earlier and not committed.
+   */
+  async claimBatch(lease: LeaseHold, mode: 'next' | 'resume', count: number): Promise<Buffer[]> {
+    this.checkLease('claimBatch', lease);
+    this.check('claimBatch', Number.isSafeInteger(count) && count >= 1 && count <= 1_000_000, () => `claim size ${count}`);
+    const { consumer } = lease;
+    const reply = await this.commands.claimBatchBuffer(this.keys.queue, this.keys.processing(consumer), this.keys.lease(consumer), lease.token, count, lease.leaseMs, mode);
+    const [envelopes] = this.ok('claimBatch', reply as Reply, lease);
+    return (envelopes as Buffer[] | undefined) ?? [];
+  }
+
+  /**
+   * Commits a counted batch: its increments, its dead letters, and the removal of exactly its
+   * envelopes from the head of the processing list. Returns the orders counted late (into
+   * closed windows). Throws {@link LeaseLostError} or {@link ClaimLostError}, having written
+   * nothing, when the lease or the claimed batch is no longer as it was.
+   */
+  async commitBatch(lease: LeaseHold, batch: BatchCommit, rules: WindowRules): Promise<{ late: number }> {
+    this.checkLease('commitBatch', lease);
+    if (this.clientChecks) checkCommit(batch, rules);
+    const { consumer } = lease;
+    const first = batch.envelopes[0] ?? Buffer.alloc(0);
+    const last = batch.envelopes[batch.envelopes.length - 1] ?? Buffer.alloc(0);
+    const args: Arg[] = [
+      this.keys.lease(consumer), this.keys.processing(consumer), this.keys.windows, this.keys.open, this.keys.dirty, this.keys.dead, this.keys.changes,
+      lease.token, lease.leaseMs, this.keys.windowPrefix, rules.windowMs, rules.retentionMs, batch.envelopes.length, first, last,
+      batch.dead.length, ...batch.dead,
+    ];
+    for (const [start, window] of batch.windows) {
+      args.push(start, window.orders, window.fields.size);
+      for (const [field, increment] of window.fields) args.push(field, increment);
+    }
+    const [late] = this.ok('commitBatch', await this.commands.commitBatch(...args), lease);
+    return { late: Number(late) };
+  }
+
+  /** Puts the claimed batches of consumers whose lease expired back at the head of the queue. */
+  async recoverConsumers(): Promise<{ consumers: number; envelopes: number }> {
+    const reply = await this.commands.recoverConsumers(this.keys.consumers, this.keys.queue, this.keys.processingPrefix, this.keys.leasePrefix);
+    const [consumers, envelopes] = this.ok('recoverConsumers', reply);
+    return { consumers: Number(consumers), envelopes: Number(envelopes) };
+  }
+
+  /**
+   * Closes the windows due at `now`, and takes every window changed since the last tick with
+   * its counts.
+   */
+  async tick(now: number, rules: WindowRules): Promise<{ closed: number; changed: ChangedWindow[] }> {
+    this.check('tick', isEpochMs(now) && checkRules(rules), () => `now ${now}, ${JSON.stringify(rules)}`);
+    const reply = await this.commands.tick(this.keys.open, this.keys.dirty, this.keys.windows, this.keys.changes, this.keys.windowPrefix, now, rules.windowMs, rules.graceMs, rules.retentionMs);
+    const [closed, ...flat] = this.ok('tick', reply);
+    const changed: ChangedWindow[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) changed.push({ start: Number(flat[i]), fields: flat[i + 1] as string[] });
+    return { closed: Number(closed), changed };
+  }
+
+  /** The reply's values after a success code; a typed error for any other code. */
+  private ok(script: string, reply: Reply, lease?: LeaseHold): unknown[] {
+    const [code, ...values] = reply;
+    if (code === ScriptCode.Ok) return values;
+    if (code === ScriptCode.InvalidArgument) throw new ScriptArgumentError(script, String(values[0]));
+    throw scriptError(code, { consumer: lease?.consumer });
+  }
+
+  private check(script: string, valid: boolean, detail: () => string): void {
+    if (this.clientChecks && !valid) throw new ScriptArgumentError(script, detail());
+  }
+
+  private checkLease(script: string, lease: LeaseHold): void {
+    this.check(script, lease.consumer !== '' && lease.token !== '' && isDuration(lease.leaseMs) && lease.leaseMs >= 1, () => `consumer ${lease.consumer}, lease ${lease.leaseMs} ms`);
+  }
+}
+
+function isEpochMs(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0 && value <= MAX_EPOCH_MS;
+}
+
+function isDuration(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0 && value <= MAX_DURATION_MS;
+}
+
+function checkRules(rules: WindowRules): boolean {
+  return isDuration(rules.windowMs) && rules.windowMs >= 1 && isDuration(rules.graceMs) && isDuration(rules.retentionMs);
+}
+
+/** The client's half of the commit script's checks: a batch it would refuse is never sent. */
+function checkCommit(batch: BatchCommit, rules: WindowRules): void {
+  const refuse = (detail: string) => {
+    throw new ScriptArgumentError('commitBatch', detail);
+  };
+  if (!checkRules(rules)) refuse(`window rules ${JSON.stringify(rules)}`);
+  if (batch.envelopes.length === 0) refuse('an empty batch');
+  let entries = batch.dead.length;
+  for (const [start, window] of batch.windows) {
+    if (!isEpochMs(start) || start % rules.windowMs !== 0) refuse(`window start ${start}`);
+    if (window.fields.size === 0) refuse(`window ${start} has no fields`);
+    for (const [field, increment] of window.fields) {
+      if (field === '' || !Number.isSafeInteger(increment) || increment < 0) refuse(`window ${start}: ${field} += ${increment}`);
+    }
+    entries += window.orders;
+  }
+  if (entries > batch.envelopes.length) refuse(`${entries} orders and dead letters from ${batch.envelopes.length} envelopes`);
+}
