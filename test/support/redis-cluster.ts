@@ -1,0 +1,215 @@
+/**
+ * A Redis Cluster for tests, first match wins:
+ *   1. seed URLs from the environment (CREMA_TEST_REDIS_CLUSTER_URLS, comma-separated: the user's
+ *      own cluster; tests that kill nodes always start their own instead),
+ *   2. local `redis-server` binaries: 3 masters and 3 replicas on free loopback ports, each in a
+ *      temporary directory, joined with `redis-cli --cluster create` and a short node timeout so
+ *      that a replica takes over from a killed master within seconds.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { eventually } from './eventually.js';
+import { freePort, killAndWait } from './servers.js';
+
+const run = promisify(execFile);
+
+/** Node timeout of the local cluster: a master is declared failed after this long. */
+export const CLUSTER_NODE_TIMEOUT_MS = 1500;
+
+export interface ClusterNode {
+  readonly port: number;
+  readonly url: string;
+}
+
+export interface FailoverResult {
+  /** The master that was killed. */
+  readonly killed: ClusterNode;
+  /** Its former replica, master now. */
+  readonly promoted: ClusterNode;
+  /** From the kill to the cluster answering `cluster_state:ok` with the replica promoted. */
+  readonly failoverMs: number;
+}
+
+export interface RedisClusterServer {
+  readonly kind: 'env' | 'local';
+  /** Seed URLs, as Crema's cluster setting takes them. */
+  readonly urls: readonly string[];
+  /**
+   * kill -9 of the master that serves `key`, once its replica is in sync; resolves when the
+   * replica has taken over. With `replicated`, the master first waits (WAIT) until its replica
+   * has every write so far; without, the writes of the last moments may be lost, as in a real crash.
+   */
+  killMasterOf(key: string, options?: { replicated?: boolean }): Promise<FailoverResult>;
+  /** Starts a killed node again; it rejoins as a replica of the master that replaced it. */
+  restart(node: ClusterNode): Promise<void>;
+  /** Stops every node and removes their files. */
+  dispose(): Promise<void>;
+}
+
+/** The user's cluster when CREMA_TEST_REDIS_CLUSTER_URLS is set, else a local one. */
+export async function startSharedRedisCluster(): Promise<RedisClusterServer> {
+  const urls = process.env.CREMA_TEST_REDIS_CLUSTER_URLS;
+  if (urls) {
+    const refuse = async (): Promise<never> => {
+      throw new Error('a cluster from CREMA_TEST_REDIS_CLUSTER_URLS is not killed by tests: use startLocalRedisCluster()');
+    };
+    return { kind: 'env', urls: urls.split(',').map((u) => u.trim()), killMasterOf: refuse, restart: refuse, dispose: async () => {} };
+  }
+  return startLocalRedisCluster();
+}
+
+interface LocalNode extends ClusterNode {
+  readonly directory: string;
+  child?: ChildProcess;
+}
+
+/** 3 masters and 3 replicas from the local `redis-server`, append-only (fsync every second, as compose runs it). */
+export async function startLocalRedisCluster(options: { masters?: number } = {}): Promise<RedisClusterServer> {
+  const masters = options.masters ?? 3;
+  const nodes: LocalNode[] = [];
+  for (let i = 0; i < masters * 2; i++) {
+    const port = await freePort();
+    nodes.push({ port, url: `redis://127.0.0.1:${port}`, directory: await mkdtemp(join(tmpdir(), `crema-cluster-${port}-`)) });
+  }
+  const startNode = async (node: LocalNode) => {
+    node.child = spawn(
+      'redis-server',
+      [
+        '--port', String(node.port), '--bind', '127.0.0.1',
+        '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(CLUSTER_NODE_TIMEOUT_MS),
+        '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
+        '--dir', node.directory, '--logfile', join(node.directory, 'redis.log'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const child = node.child;
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (error) => reject(new Error(`cannot start redis-server (${error.message}): install it (apt-get install redis-server)`)));
+    });
+    await eventually(() => answers(node.port), { timeoutMs: 10_000, message: `cluster node on port ${node.port} did not answer` });
+  };
+  const dispose = async () => {
+    await Promise.all(nodes.map((n) => killAndWait(n.child)));
+    await Promise.all(nodes.map((n) => rm(n.directory, { recursive: true, force: true })));
+  };
+  try {
+    await Promise.all(nodes.map(startNode));
+    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
+    await eventually(() => healthy(nodes, masters), { timeoutMs: 30_000, message: 'the local cluster did not become ok with every replica in sync' });
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+
+  return {
+    kind: 'local',
+    urls: nodes.map((n) => n.url),
+    async killMasterOf(key, killOptions = {}) {
+      await eventually(() => healthy(nodes, masters), { timeoutMs: 30_000, message: 'the cluster was not healthy before the kill' });
+      const slot = await withNode(nodes[0]!.port, (r) => r.cluster('KEYSLOT', key) as Promise<number>);
+      const lines = parseNodes(await nodesOf(nodes.find((n) => n.child)!.port));
+      const owner = lines.find((l) => l.master && !l.failed && l.slots.some(([from, to]) => slot >= from && slot <= to));
+      const replica = lines.find((l) => l.masterId === owner?.id && !l.failed);
+      if (!owner || !replica) throw new Error(`slot ${slot} has no master with a replica: ${JSON.stringify(lines)}`);
+      const master = nodes.find((n) => n.port === owner.port)!;
+      const promoted = nodes.find((n) => n.port === replica.port)!;
+      if (killOptions.replicated) await withNode(master.port, (r) => r.wait(1, 5000));
+      const killedAt = Date.now();
+      await killAndWait(master.child);
+      master.child = undefined;
+      const living = nodes.filter((n) => n.child);
+      await eventually(
+        async () => {
+          const info = await withNode(promoted.port, (r) => r.info('replication'));
+          if (!/role:master/.test(info)) return false;
+          return (await Promise.all(living.map((n) => withNode(n.port, (r) => r.cluster('INFO') as Promise<string>)))).every((i) => /cluster_state:ok/.test(i));
+        },
+        { timeoutMs: 30_000, intervalMs: 50, message: `replica ${promoted.port} did not take over from ${master.port}` },
+      );
+      return { killed: master, promoted, failoverMs: Date.now() - killedAt };
+    },
+    async restart(node) {
+      const local = nodes.find((n) => n.port === node.port);
+      if (!local) throw new Error(`no node on port ${node.port}`);
+      if (local.child) return;
+      await startNode(local);
+      await eventually(() => healthy(nodes, masters), { timeoutMs: 30_000, message: `node ${node.port} did not rejoin in sync` });
+    },
+    dispose,
+  };
+}
+
+interface NodeLine {
+  readonly id: string;
+  readonly port: number;
+  readonly self: boolean;
+  readonly master: boolean;
+  readonly failed: boolean;
+  /** For a replica, its master's id. */
+  readonly masterId: string | undefined;
+  readonly slots: readonly [number, number][];
+}
+
+/** `CLUSTER NODES` as records. */
+function parseNodes(text: string): NodeLine[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id, address, flags, masterId, , , , , ...slots] = line.split(' ');
+      const flagList = flags!.split(',');
+      return {
+        id: id!,
+        port: Number(/:(\d+)@/.exec(address!)?.[1]),
+        self: flagList.includes('myself'),
+        master: flagList.includes('master'),
+        failed: flagList.includes('fail') || flagList.includes('fail?'),
+        masterId: masterId === '-' ? undefined : masterId,
+        slots: slots.filter((s) => /^\d/.test(s)).map((s) => {
+          const [from, to] = s.split('-').map(Number);
+          return [from!, to ?? from!] as [number, number];
+        }),
+      };
+    });
+}
+
+function nodesOf(port: number): Promise<string> {
+  return withNode(port, (r) => r.cluster('NODES') as Promise<string>);
+}
+
+/** Every running node says the cluster is ok, `masters` masters cover the slots, and every replica's link is up. */
+async function healthy(nodes: readonly LocalNode[], masters: number): Promise<boolean> {
+  const living = nodes.filter((n) => n.child);
+  for (const node of living) {
+    const info = await withNode(node.port, (r) => r.cluster('INFO') as Promise<string>);
+    if (!/cluster_state:ok/.test(info)) return false;
+    const replication = await withNode(node.port, (r) => r.info('replication'));
+    if (/role:slave/.test(replication) && !/master_link_status:up/.test(replication)) return false;
+  }
+  const lines = parseNodes(await nodesOf(living[0]!.port));
+  return lines.filter((l) => l.master && !l.failed && l.slots.length > 0).length === masters;
+}
+
+async function withNode<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function answers(port: number): Promise<boolean> {
+  try {
+    return (await withNode(port, (r) => r.ping())) === 'PONG';
+  } catch {
+    return false;
+  }
+}
