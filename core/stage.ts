@@ -3,12 +3,12 @@
  * everything in order when they stop or fail. Used by every command's entry point.
  */
 import type { Redis } from 'ioredis';
-import type { Config } from './config.js';
 import { closeAll, closeOnSignal, once } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
 import { closeRedis } from './redis.js';
+import type { Config } from './settings/index.js';
 
 export interface Stage {
   /** Settles when the stage has stopped by itself or was closed. */
@@ -17,7 +17,8 @@ export interface Stage {
 }
 
 export interface StageRun {
-  readonly config: Config;
+  /** Where `/metrics` and `/healthz` listen. */
+  readonly config: Pick<Config, 'metricsHost' | 'metricsPort'>;
   readonly log: Logger;
   readonly metrics: Metrics;
   /** Stages, in the order they are started; closed in the same order (sources first). */

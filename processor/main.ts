@@ -1,12 +1,12 @@
 /** `crema process`: wires configuration, Redis and the processor. */
-import type { Config } from '../core/config.js';
 import { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { createRedis } from '../core/redis.js';
+import type { StageConfig } from '../core/settings/index.js';
 import { Processor } from './processor.js';
 
-export function createProcessor(config: Config, log: Logger, metrics: Metrics) {
+export function createProcessor(config: StageConfig<'process'>, log: Logger, metrics: Metrics) {
   const redis = createRedis(config.redisUrl, { name: `crema:processor:${config.consumer}`, log });
   const processor = new Processor({
     redis,

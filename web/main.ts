@@ -1,13 +1,13 @@
 /** `crema serve`: wires configuration, Redis and the web server. */
-import type { Config } from '../core/config.js';
 import { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { createRedis } from '../core/redis.js';
+import type { StageConfig } from '../core/settings/index.js';
 import { publicDir } from './public-dir.js';
 import { WebServer } from './web-server.js';
 
-export function createWeb(config: Config, log: Logger, metrics: Metrics) {
+export function createWeb(config: StageConfig<'serve'>, log: Logger, metrics: Metrics) {
   const redis = createRedis(config.redisUrl, { name: `crema:web:${config.host}`, log });
   // Its own connection: a subscribed connection cannot read windows. It only subscribes, so the
   // exactly-once options of createRedis cost nothing here; ioredis re-subscribes after a reconnect.
