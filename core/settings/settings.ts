@@ -129,9 +129,9 @@ export const SETTINGS = Object.freeze({
     flag: 'window-seconds',
     schema: wholeNumber(1, 86_400),
     default: '10',
-    doc: 'Size of the tumbling, epoch-aligned windows. All processors of one prefix must agree.',
+    doc: 'Size of the tumbling, epoch-aligned windows. Shared by every stage of a prefix: the first processor stores it in `<prefix>settings`; the web and the exporter read it from there.',
     convert: seconds,
-    commands: [...PROCESSING, 'serve'],
+    commands: PROCESSING,
   }),
   graceMs: setting({
     env: 'CREMA_GRACE_SECONDS',
@@ -140,7 +140,7 @@ export const SETTINGS = Object.freeze({
     defaultFrom: 'windowMs',
     defaultDoc: 'the window size',
     convert: seconds,
-    doc: 'How long after its end a window stays open before it is closed and marked final.',
+    doc: 'How long after its end a window stays open before it is closed and marked final. Shared, like the window size.',
     commands: PROCESSING,
   }),
   retentionMs: setting({
@@ -149,7 +149,7 @@ export const SETTINGS = Object.freeze({
     schema: positiveNumber(3650),
     default: '7',
     convert: (days) => Math.round(days * 86_400_000),
-    doc: 'How long window counts are kept in Redis.',
+    doc: 'How long window counts are kept in Redis. Shared, like the window size.',
     commands: PROCESSING,
   }),
   maxClockSkewMs: setting({
@@ -202,7 +202,7 @@ export const SETTINGS = Object.freeze({
     convert: loadCatalogFile,
     display: (path, catalog) => `${path ?? '(built in)'} ${catalogHash(catalog)}`,
     defaultDoc: 'built in: the 9 coffees, 3 payment methods and 10 age grades of the original data set',
-    doc: 'JSON file `{"coffeeTypes":[…],"paymentMethods":[…],"ageGrades":[…]}` of valid order values.',
+    doc: 'JSON file `{"coffeeTypes":[…],"paymentMethods":[…],"ageGrades":[…]}` of valid order values. Shared: the first processor stores the catalog in `<prefix>settings`; a processor or exporter given a different catalog refuses to start, an exporter given none uses the stored one.',
     commands: [...PROCESSING, 'export', 'generate'],
   }),
   rate: setting({
