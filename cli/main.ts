@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `crema` command: `crema <generate|collect|process|up|config> [flags]`.
+ * The `crema` command: `crema <generate|collect|process|export|serve|up|config> [flags]`.
  * Reads and validates the configuration once, then runs the command's stages.
  */
 import type { Redis } from 'ioredis';
