@@ -32,6 +32,8 @@ interface SharedField<V> {
   identity(value: V): string;
   /** The value in the units of its setting (seconds for CREMA_WINDOW_SECONDS). */
   show(value: V): string;
+  /** How to give the stored value explicitly. @defaultValue `ENV=<shown>` */
+  useStored?(shown: string, env: string, key: string): string;
 }
 
 /** A duration kept in ms in field `field`, shown in the setting's unit of `unitMs`. */
@@ -71,6 +73,7 @@ const catalogField: SharedField<Catalog> = {
   },
   identity: catalogHash,
   show: catalogHash,
+  useStored: (_shown, env, key) => `${env} naming a file with the catalog stored in ${key}: redis-cli HGET ${key} catalog`,
 };
 
 /** Every shared setting, by its name in the settings table. */
@@ -158,9 +161,10 @@ export function reconcileShared(stored: SharedSettings, proposal: Partial<Shared
     const s = SETTINGS[name];
     const label = settingLabel(s);
     const theirs = f.show(stored[name] as never);
+    const useStored = f.useStored?.(theirs, s.env, key) ?? `${s.env}=${theirs}`;
     problems.push(
       `${label} is ${f.show(mine.value as never)}, but the ${f.label} stored in ${key} by the first processor on this prefix is ${theirs}; every stage of a prefix must agree. ` +
-        `Use the stored value (${s.env}=${theirs}, or leave ${s.env} and --${s.flag} unset), or, to change it, stop the pipeline, let it drain, and delete ${key} (redis-cli DEL ${key}).`,
+        `Use the stored value (${useStored}, or leave ${s.env} and --${s.flag} unset), or, to change it, stop the pipeline, let it drain, and delete ${key} (redis-cli DEL ${key}).`,
     );
   }
   if (problems.length > 0) throw new SharedSettingsError(problems);

@@ -75,9 +75,9 @@ describe('shared settings', () => {
     };
     expect(reconcileShared(stored, proposal, KEY).adopted).toEqual([]);
     const other = { ...DEFAULT_CATALOG, coffeeTypes: ['Tea'] };
-    expect(problems(() => reconcileShared(stored, { catalog: { value: other, explicit: true } }, KEY))[0]).toMatch(
-      /^CREMA_CATALOG_FILE \(--catalog-file\) is sha256:[0-9a-f]{64}, but the catalog stored in coffee:settings/,
-    );
+    const [problem] = problems(() => reconcileShared(stored, { catalog: { value: other, explicit: true } }, KEY));
+    expect(problem).toMatch(/^CREMA_CATALOG_FILE \(--catalog-file\) is sha256:[0-9a-f]{64}, but the catalog stored in coffee:settings/);
+    expect(problem).toContain('Use the stored value (CREMA_CATALOG_FILE naming a file with the catalog stored in coffee:settings: redis-cli HGET coffee:settings catalog, or leave');
   });
 
   it('come from a stage configuration with their sources', () => {
