@@ -1,6 +1,6 @@
 /** Collector throughput: file → queue, exactly once, and the seed's one-RPUSH-per-line baseline. */
 import { Collector } from '../collector/collector.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfig } from '../core/settings/index.js';
 import { connectRedis, createRedis } from '../core/redis.js';
 import { EnvelopeFramer } from '../core/envelope.js';
 import type { Metrics } from '../core/metrics.js';

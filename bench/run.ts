@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCollector, benchRpushPerLine } from './collector.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfig } from '../core/settings/index.js';
 import { benchExporter } from './exporter.js';
 import { benchLatency } from './latency.js';
 import { benchMetricsOverhead, metricUpdateCostUs } from './metrics-overhead.js';

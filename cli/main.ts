@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 /**
- * The `crema` command: `crema <generate|collect|process|up|config> [flags]`.
+ * The `crema` command: `crema <generate|collect|process|export|serve|up|config> [flags]`.
  * Reads and validates the configuration once, then runs the command's stages.
  */
 import type { Redis } from 'ioredis';
 import { createCollector } from '../collector/main.js';
 import { createExporter } from '../exporter/main.js';
-import { COMMANDS, type Command, type Config, describeConfig, loadConfig, settingsMarkdown, wantsMarkdown } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
+import { COMMANDS, type Command, type Config, type LoadedSettings, describeConfig, loadSettings, settingsMarkdown, wantsMarkdown } from '../core/settings/index.js';
 import { type Stage, runStages } from '../core/stage.js';
 import { createGenerator } from '../generator/main.js';
 import { createProcessor } from '../processor/main.js';
@@ -40,20 +40,20 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  let config: Config;
+  let loaded: LoadedSettings;
   try {
-    config = loadConfig(command as Command, rest);
+    loaded = loadSettings(command as Command, rest);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`crema ${command}: ${error.message}\n`);
     process.exitCode = 2;
     return;
   }
-  if (config.command === 'config') {
-    process.stdout.write(`${wantsMarkdown(rest) ? settingsMarkdown() : describeConfig(config)}\n`);
+  if (command === 'config') {
+    process.stdout.write(`${wantsMarkdown(rest) ? settingsMarkdown() : describeConfig(loaded)}\n`);
     return;
   }
-  await run(config);
+  await run(loaded.config);
 }
 
 const STAGE_NAMES: Record<Command, string> = {
@@ -86,7 +86,7 @@ async function run(config: Config): Promise<void> {
     connections.push(redis);
   }
   // `up` exports only when told where to: INFLUX_URL is optional there.
-  if (config.command === 'export' || (config.command === 'up' && config.influx)) {
+  if (config.command === 'export' || (config.command === 'up' && config.influxUrl !== undefined)) {
     const { exporter, redis } = createExporter(config, config.command === 'up' ? logger('exporter') : log, metrics);
     stages.push(exporter);
     connections.push(redis);

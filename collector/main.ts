@@ -1,12 +1,12 @@
 /** `crema collect`: wires configuration, Redis and the collector. */
-import type { Config } from '../core/config.js';
 import { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { createRedis } from '../core/redis.js';
+import type { StageConfig } from '../core/settings/index.js';
 import { Collector } from './collector.js';
 
-export function createCollector(config: Config, log: Logger, metrics: Metrics) {
+export function createCollector(config: StageConfig<'collect'>, log: Logger, metrics: Metrics) {
   const redis = createRedis(config.redisUrl, { name: `crema:collector:${config.host}`, log });
   const collector = new Collector({
     redis,

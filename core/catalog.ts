@@ -2,6 +2,9 @@
  * The catalog of valid order values. The defaults are the original coffee-shop
  * data set: 9 coffee types, 3 payment methods and 10 customer age grades.
  */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
 export interface Catalog {
   readonly coffeeTypes: readonly string[];
   readonly paymentMethods: readonly string[];
@@ -40,4 +43,35 @@ export function catalogProblems(catalog: Catalog): string[] {
     }
   }
   return problems;
+}
+
+const catalogSchema = z
+  .object({
+    coffeeTypes: z.array(z.string()),
+    paymentMethods: z.array(z.string()),
+    ageGrades: z.array(z.string()),
+  })
+  .strict();
+
+/** Checks parsed JSON for the catalog's shape and content; the problems name the field at fault. */
+export function parseCatalog(raw: unknown): { readonly catalog: Catalog } | { readonly problems: string[] } {
+  const result = catalogSchema.safeParse(raw);
+  if (!result.success) return { problems: result.error.issues.map((i) => `${i.path.join('.') || 'catalog'}: ${i.message}`) };
+  const problems = catalogProblems(result.data);
+  return problems.length > 0 ? { problems } : { catalog: result.data };
+}
+
+/** The catalog as JSON with its fields in a fixed order. */
+export function catalogJson(catalog: Catalog): string {
+  return JSON.stringify({ coffeeTypes: catalog.coffeeTypes, paymentMethods: catalog.paymentMethods, ageGrades: catalog.ageGrades });
+}
+
+/**
+ * The catalog's identity: `sha256:` and the hex SHA-256 of its JSON with every list sorted, so two
+ * files with the same values in another order or layout are the same catalog.
+ */
+export function catalogHash(catalog: Catalog): string {
+  const sorted = (values: readonly string[]) => [...values].sort();
+  const canonical = catalogJson({ coffeeTypes: sorted(catalog.coffeeTypes), paymentMethods: sorted(catalog.paymentMethods), ageGrades: sorted(catalog.ageGrades) });
+  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }

@@ -23,6 +23,8 @@ export class RedisKeys {
   readonly consumers: string;
   /** String: id of the last `changes` entry the exporter has written to InfluxDB and had acknowledged. */
   readonly exportCheckpoint: string;
+  /** Hash of the settings every stage of this prefix shares (window size, grace, retention, catalog); written once. */
+  readonly settings: string;
   /** Pub/sub channel of window snapshots. */
   readonly statsChannel: string;
   /** What `window(start)` puts before the start; the scripts build window keys from it. */
@@ -42,6 +44,7 @@ export class RedisKeys {
     this.changes = `${prefix}changes`;
     this.consumers = `${prefix}consumers`;
     this.exportCheckpoint = `${prefix}export:checkpoint`;
+    this.settings = `${prefix}settings`;
     this.statsChannel = `${prefix}stats`;
     this.windowPrefix = `${prefix}window:`;
     this.processingPrefix = `${prefix}processing:`;

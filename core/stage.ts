@@ -3,12 +3,13 @@
  * everything in order when they stop or fail. Used by every command's entry point.
  */
 import type { Redis } from 'ioredis';
-import type { Config } from './config.js';
+import { ConfigError } from './errors.js';
 import { closeAll, closeOnSignal, once } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
 import { closeRedis } from './redis.js';
+import type { Config } from './settings/index.js';
 
 export interface Stage {
   /** Settles when the stage has stopped by itself or was closed. */
@@ -16,8 +17,40 @@ export interface Stage {
   close(): Promise<void>;
 }
 
+/**
+ * A stage that can only be built once something is known, such as the shared settings stored in
+ * Redis: `prepare` runs when the stage starts, then `build` makes the stage and it runs. Closing it
+ * while it prepares aborts `prepare`'s signal and ends `start()` without building anything.
+ */
+export function preparedStage<T>(prepare: (signal: AbortSignal) => Promise<T>, build: (prepared: T) => Stage): Stage {
+  const stopping = new AbortController();
+  let stage: Stage | undefined;
+  let running: Promise<void> | undefined;
+  const run = async () => {
+    let prepared: T;
+    try {
+      prepared = await prepare(stopping.signal);
+    } catch (error) {
+      if (stopping.signal.aborted) return;
+      throw error;
+    }
+    if (stopping.signal.aborted) return;
+    stage = build(prepared);
+    await stage.start();
+  };
+  return {
+    start: () => (running ??= run()),
+    close: once(async () => {
+      stopping.abort();
+      await stage?.close();
+      await running?.catch(() => {});
+    }),
+  };
+}
+
 export interface StageRun {
-  readonly config: Config;
+  /** Where `/metrics` and `/healthz` listen. */
+  readonly config: Pick<Config, 'metricsHost' | 'metricsPort'>;
   readonly log: Logger;
   readonly metrics: Metrics;
   /** Stages, in the order they are started; closed in the same order (sources first). */
@@ -52,9 +85,16 @@ export async function runStages(run: StageRun): Promise<void> {
   try {
     await Promise.all(stages.map((stage) => stage.start()));
   } catch (error) {
-    log.fatal({ err: error }, 'stage failed');
+    if (error instanceof ConfigError) {
+      // A configuration a stage refuses (shared settings that disagree) is the user's to fix, like
+      // a bad flag: said on standard error as the CLI says those, and logged for collectors.
+      log.fatal({ problems: error.problems }, 'invalid configuration: not starting');
+      process.stderr.write(`crema: ${error.message}\n`);
+    } else {
+      log.fatal({ err: error }, 'stage failed');
+    }
     await close().catch(() => {});
-    process.exit(1);
+    process.exit(error instanceof ConfigError ? 2 : 1);
   }
   await close();
 }

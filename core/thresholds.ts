@@ -1,6 +1,6 @@
 /**
- * Alert thresholds, read from `config/thresholds.json`: one file feeds the dashboards' threshold
- * lines and the alerting rules, so what is drawn is what alerts.
+ * Alert thresholds, read from `config/thresholds.json`, and the rates they bound: one module feeds
+ * the dashboards' threshold lines and the alerting rules, so what is drawn is what alerts.
  */
 import raw from '../config/thresholds.json' with { type: 'json' };
 
@@ -28,3 +28,9 @@ export const THRESHOLDS: Thresholds = Object.freeze({
   ordersPerMinute: checked('ordersPerMinute', raw.ordersPerMinute),
   drinksPerMinute: checked('drinksPerMinute', raw.drinksPerMinute),
 });
+
+/** PromQL: orders (or drinks) committed per minute, all processors together; what the rate thresholds bound. */
+export function perMinute(what: 'orders' | 'drinks', window: string): string {
+  const series = what === 'orders' ? 'coffee_processor_orders_total{result="counted"}' : 'coffee_processor_drinks_total';
+  return `sum(rate(${series}[${window}])) * 60`;
+}

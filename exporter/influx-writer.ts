@@ -5,8 +5,19 @@
  * know exactly which lines were acknowledged.
  */
 import { HttpError, InfluxDB, RequestTimedOutError, type WriteApi, setLogger } from '@influxdata/influxdb-client';
-import type { InfluxSettings } from '../core/config.js';
 import { CremaError } from '../core/errors.js';
+
+/** The InfluxDB the exporter writes to (v2 write API: 1.8+, 2.x, 3 Core). */
+export interface InfluxSettings {
+  readonly url: string;
+  /** API token, or `user:password` on 1.8+; empty for none. */
+  readonly token: string;
+  /** 2.x organization; empty elsewhere. */
+  readonly org: string;
+  /** Bucket (2.x), database (3 Core) or `database/retention-policy` (1.8+). */
+  readonly bucket: string;
+  readonly timeoutMs: number;
+}
 
 /** Lines per HTTP request; InfluxDB's own guidance is 5,000–10,000. */
 export const LINES_PER_REQUEST = 5000;

@@ -1,26 +1,43 @@
-/** `crema export`: wires configuration, Redis, InfluxDB and the exporter. */
-import type { Config } from '../core/config.js';
+/** `crema export`: wires configuration, Redis, the shared settings, InfluxDB and the exporter. */
 import { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { createRedis } from '../core/redis.js';
+import type { StageConfig } from '../core/settings/index.js';
+import { sharedProposal, waitForSharedSettings } from '../core/shared-settings.js';
+import { preparedStage } from '../core/stage.js';
 import { Exporter } from './exporter.js';
-import { InfluxWriter } from './influx-writer.js';
+import { type InfluxSettings, InfluxWriter } from './influx-writer.js';
 
-/** Needs `config.influx` (INFLUX_URL); configuration loading enforces it for `crema export`. */
-export function createExporter(config: Config, log: Logger, metrics: Metrics) {
-  if (!config.influx) throw new Error('createExporter needs INFLUX_URL');
+/** Where the exporter writes; undefined when INFLUX_URL is not set. */
+export function influxSettings(config: StageConfig<'export'>): InfluxSettings | undefined {
+  if (config.influxUrl === undefined) return undefined;
+  return { url: config.influxUrl, token: config.influxToken, org: config.influxOrg, bucket: config.influxBucket, timeoutMs: config.influxTimeoutMs };
+}
+
+/**
+ * Needs `config.influxUrl` (INFLUX_URL); configuration loading enforces it for `crema export`.
+ * Exports with the catalog the processors count with, from the shared settings.
+ */
+export function createExporter(config: StageConfig<'export'>, log: Logger, metrics: Metrics) {
+  const influx = influxSettings(config);
+  if (!influx) throw new Error('createExporter needs INFLUX_URL');
   const redis = createRedis(config.redisUrl, { name: `crema:exporter:${config.host}`, log });
-  const exporter = new Exporter({
-    redis,
-    keys: new RedisKeys(config.prefix),
-    sink: new InfluxWriter(config.influx),
-    catalog: config.catalog,
-    provisionalMs: config.provisionalMs,
-    batchWindows: config.exportBatch,
-    log,
-    metrics,
-  });
-  log.info({ url: new URL(config.influx.url).origin, bucket: config.influx.bucket }, 'exporting to InfluxDB');
+  const keys = new RedisKeys(config.prefix);
+  const exporter = preparedStage(
+    (signal) => waitForSharedSettings({ redis, keys, log, signal, proposal: sharedProposal(config, ['catalog']) }),
+    (shared) =>
+      new Exporter({
+        redis,
+        keys,
+        sink: new InfluxWriter(influx),
+        catalog: shared.catalog,
+        provisionalMs: config.provisionalMs,
+        batchWindows: config.exportBatch,
+        log,
+        metrics,
+      }),
+  );
+  log.info({ url: new URL(influx.url).origin, bucket: influx.bucket }, 'exporting to InfluxDB');
   return { exporter, redis };
 }

@@ -1,11 +1,11 @@
 /** `crema generate`: wires configuration to the generator. */
 import { randomInt } from 'node:crypto';
-import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import type { StageConfig } from '../core/settings/index.js';
 import { Generator } from './generator.js';
 
-export function createGenerator(config: Config, log: Logger, metrics: Metrics): Generator {
+export function createGenerator(config: StageConfig<'generate'>, log: Logger, metrics: Metrics): Generator {
   return new Generator({
     file: config.files[0]!,
     catalog: config.catalog,

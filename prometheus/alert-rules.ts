@@ -3,7 +3,7 @@
  * the dashboards' threshold lines. `npm run alerting` writes them to {@link RULES_FILE}; a test fails
  * when the committed file drifts from what this module builds.
  */
-import { type RateThreshold, THRESHOLDS, type Thresholds } from '../core/thresholds.js';
+import { type RateThreshold, THRESHOLDS, type Thresholds, perMinute } from '../core/thresholds.js';
 
 /** Where the rules go, relative to the repository root (read by prometheus.yml). */
 export const RULES_FILE = 'prometheus/rules/crema.rules.yml';
@@ -53,12 +53,6 @@ export const ALERT = Object.freeze({
   exporterLagging: 'CremaExporterLagging',
   targetDown: 'CremaTargetDown',
 });
-
-/** PromQL: orders (or drinks) committed per minute, all processors together. */
-export function perMinute(what: 'orders' | 'drinks', window: string): string {
-  const series = what === 'orders' ? 'coffee_processor_orders_total{result="counted"}' : 'coffee_processor_drinks_total';
-  return `sum(rate(${series}[${window}])) * 60`;
-}
 
 function rateRules(what: 'orders' | 'drinks', threshold: RateThreshold, timing: RuleTiming): AlertRule[] {
   const rate = perMinute(what, timing.window);

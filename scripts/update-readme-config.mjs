@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Rewrites the configuration table of README.md from the settings table in core/config.ts
+// Rewrites the configuration table of README.md from the settings table in core/settings/settings.ts
 // (run after `npm run build`; the unit tests fail when the README's table is out of date).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { settingsMarkdown } from '../dist/core/config.js';
+import { settingsMarkdown } from '../dist/core/settings/index.js';
 
 const path = new URL('../README.md', import.meta.url);
 const readme = readFileSync(path, 'utf8');

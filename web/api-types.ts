@@ -31,13 +31,19 @@ export interface ApiError {
   readonly error: string;
   /** The query parameter at fault, for a 400. */
   readonly parameter?: string;
+  /**
+   * Why a 503: `redis_down`, or `no_shared_settings` while no processor has stored the prefix's
+   * shared settings (the window size is not known yet).
+   */
+  readonly reason?: 'redis_down' | 'no_shared_settings';
 }
 
 /** Stream event `hello`: the first event of every connection. */
 export interface HelloEvent {
   /** The stream continues where the client's Last-Event-ID left off; else refetch the history. */
   readonly resumed: boolean;
-  readonly windowMs: number;
+  /** The window size; null until a processor has stored the prefix's shared settings. */
+  readonly windowMs: number | null;
   readonly redis: 'up' | 'down';
 }
 

@@ -9,8 +9,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { AlertPayloadError, type AlertBoard } from './alert-board.js';
-import { type AlertsEvent, STREAM_EVENTS, type WindowsResponse } from './api-types.js';
-import type { WindowHistory } from './history.js';
+import { type AlertsEvent, type ApiError, STREAM_EVENTS, type WindowsResponse } from './api-types.js';
+import { type WindowHistory, WindowSizeUnknownError } from './history.js';
 import { apiRateLimit, cors, securityHeaders } from './security.js';
 import type { StreamHub } from './stream-hub.js';
 import { QueryError, parseWindowQuery } from './window-query.js';
@@ -20,7 +20,6 @@ export interface AppOptions {
   readonly redis: Redis;
   readonly history: WindowHistory;
   readonly hub: StreamHub;
-  readonly windowMs: number;
   readonly publicDir: string;
   readonly corsOrigins: readonly string[];
   readonly apiRateLimit: number;
@@ -73,7 +72,7 @@ export function createApp(o: AppOptions): express.Express {
       from: new Date(query.from).toISOString(),
       to: new Date(query.to).toISOString(),
       limit: query.limit,
-      windowMs: o.windowMs,
+      windowMs: page.windowMs,
       truncated: page.truncated,
       windows: page.windows.map((w) => ({ ...w, startTime: new Date(w.start).toISOString(), endTime: new Date(w.end).toISOString() })),
     };
@@ -135,7 +134,9 @@ export function createApp(o: AppOptions): express.Express {
     } else if (error instanceof QueryError) {
       res.status(400).json({ error: error.message, parameter: error.parameter });
     } else if (error instanceof RedisUnavailable) {
-      res.status(503).set('retry-after', '2').json({ error: 'Redis is unreachable; retry shortly' });
+      res.status(503).set('retry-after', '2').json({ error: 'Redis is unreachable; retry shortly', reason: 'redis_down' } satisfies ApiError);
+    } else if (error instanceof WindowSizeUnknownError) {
+      res.status(503).set('retry-after', '2').json({ error: error.message, reason: 'no_shared_settings' } satisfies ApiError);
     } else {
       o.log.error({ err: error }, 'request failed');
       o.metrics.errors.inc({ stage: 'web', type: 'request' });

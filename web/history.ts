@@ -1,5 +1,6 @@
 /** Reads windows from Redis for the history API and the stream's snapshot on connect. */
 import type { Redis } from 'ioredis';
+import { CremaError } from '../core/errors.js';
 import type { RedisKeys } from '../core/keys.js';
 import { type WindowSnapshot, snapshotFromHash } from '../core/window-snapshot.js';
 import type { WindowQuery } from './window-query.js';
@@ -9,32 +10,49 @@ export interface WindowPage {
   readonly windows: WindowSnapshot[];
   /** Whether the range holds older windows than those returned. */
   readonly truncated: boolean;
+  /** The window size of the prefix. */
+  readonly windowMs: number;
+}
+
+/** No processor has stored the prefix's shared settings yet, so the window size is not known. */
+export class WindowSizeUnknownError extends CremaError {
+  constructor(readonly key: string) {
+    super(`no processor has stored the shared settings (${key}) yet, so the window size is not known: start crema process (or crema up) on this prefix`, 'no_shared_settings');
+  }
 }
 
 export class WindowHistory {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly windowMs: number,
+    /** The window size from the shared settings; undefined until a processor has stored them. */
+    private readonly windowMs: () => number | undefined,
   ) {}
 
-  /** The latest `limit` windows whose start lies in `[from, to]`: one index read, one pipeline of reads. */
+  /**
+   * The latest `limit` windows whose start lies in `[from, to]`: one index read, one pipeline of reads.
+   * Throws a {@link WindowSizeUnknownError} until the window size is known.
+   */
   async range(query: WindowQuery): Promise<WindowPage> {
+    const windowMs = this.windowMs();
+    if (windowMs === undefined) throw new WindowSizeUnknownError(this.keys.settings);
     // One more than asked tells whether the range was cut.
     const starts = await this.redis.zrange(this.keys.windows, String(query.to), String(query.from), 'BYSCORE', 'REV', 'LIMIT', 0, query.limit + 1);
     const truncated = starts.length > query.limit;
     const wanted = starts.slice(0, query.limit).map(Number).reverse();
-    return { windows: await this.read(wanted), truncated };
+    return { windows: await this.read(wanted, windowMs), truncated, windowMs };
   }
 
-  /** The newest window that has started by `now`, if any. */
+  /** The newest window that has started by `now`, if any (none while the window size is unknown). */
   async latest(now: number): Promise<WindowSnapshot | undefined> {
+    const windowMs = this.windowMs();
+    if (windowMs === undefined) return undefined;
     const [start] = await this.redis.zrange(this.keys.windows, String(now), '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1);
     if (start === undefined) return undefined;
-    return (await this.read([Number(start)]))[0];
+    return (await this.read([Number(start)], windowMs))[0];
   }
 
-  private async read(starts: readonly number[]): Promise<WindowSnapshot[]> {
+  private async read(starts: readonly number[], windowMs: number): Promise<WindowSnapshot[]> {
     if (starts.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const start of starts) pipeline.hgetall(this.keys.window(start));
@@ -44,7 +62,7 @@ export class WindowHistory {
       if (error) throw error;
       const fields = hash as Record<string, string>;
       // A window past its retention may linger in the index until the ticker trims it.
-      if (Object.keys(fields).length > 0) windows.push(snapshotFromHash(starts[i]!, this.windowMs, fields));
+      if (Object.keys(fields).length > 0) windows.push(snapshotFromHash(starts[i]!, windowMs, fields));
     });
     return windows;
   }

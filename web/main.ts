@@ -1,22 +1,25 @@
-/** `crema serve`: wires configuration, Redis and the web server. */
-import type { Config } from '../core/config.js';
+/** `crema serve`: wires configuration, Redis, the shared settings and the web server. */
 import { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { createRedis } from '../core/redis.js';
+import type { StageConfig } from '../core/settings/index.js';
+import { waitForSharedSettings } from '../core/shared-settings.js';
 import { publicDir } from './public-dir.js';
 import { WebServer } from './web-server.js';
 
-export function createWeb(config: Config, log: Logger, metrics: Metrics) {
+export function createWeb(config: StageConfig<'serve'>, log: Logger, metrics: Metrics) {
   const redis = createRedis(config.redisUrl, { name: `crema:web:${config.host}`, log });
   // Its own connection: a subscribed connection cannot read windows. It only subscribes, so the
   // exactly-once options of createRedis cost nothing here; ioredis re-subscribes after a reconnect.
   const subscriber = createRedis(config.redisUrl, { name: `crema:web-subscriber:${config.host}`, log, overrides: { autoResubscribe: true } });
+  const keys = new RedisKeys(config.prefix);
   const web = new WebServer({
     redis,
     subscriber,
-    keys: new RedisKeys(config.prefix),
-    windowMs: config.windowMs,
+    keys,
+    // The window size is the processors': the web has no window setting of its own.
+    sharedSettings: (signal) => waitForSharedSettings({ redis, keys, log, signal }),
     host: config.webHost,
     port: config.webPort,
     publicDir: publicDir(),

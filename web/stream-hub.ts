@@ -24,7 +24,8 @@ export interface StreamHubOptions {
   readonly subscriber: Redis;
   readonly channel: string;
   readonly history: WindowHistory;
-  readonly windowMs: number;
+  /** The window size from the shared settings; undefined until a processor has stored them. */
+  readonly windowMs: () => number | undefined;
   /** Unsent bytes one client may have queued before it is dropped. */
   readonly bufferBytes: number;
   readonly heartbeatMs: number;
@@ -112,7 +113,7 @@ export class StreamHub {
     const missed = this.missedSince(lastEventId);
     const hello = (resumed: boolean) =>
       sseRetry(this.options.retryMs ?? 1000) +
-      sseFrame(STREAM_EVENTS.hello, { resumed, windowMs: this.options.windowMs, redis: this.redisUp ? 'up' : 'down' } satisfies HelloEvent) +
+      sseFrame(STREAM_EVENTS.hello, { resumed, windowMs: this.options.windowMs() ?? null, redis: this.redisUp ? 'up' : 'down' } satisfies HelloEvent) +
       [...this.states.values()].join('');
     if (missed) {
       client.release(hello(true) + Buffer.concat(missed.map((e) => e.frame)).toString());

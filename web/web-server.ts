@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { RedisKeys } from '../core/keys.js';
 import { connectRedis } from '../core/redis.js';
+import type { SharedSettings } from '../core/shared-settings.js';
 import { AlertBoard } from './alert-board.js';
 import { createApp } from './app.js';
 import { WindowHistory } from './history.js';
@@ -21,7 +22,11 @@ export interface WebServerOptions {
   /** The stats subscription (a subscribed connection can do nothing else). */
   readonly subscriber: Redis;
   readonly keys: RedisKeys;
-  readonly windowMs: number;
+  /**
+   * The prefix's shared settings (the window size), once a processor has stored them; waits until
+   * then, and ends when `signal` aborts. Until it resolves, `/api/windows` answers 503.
+   */
+  readonly sharedSettings: (signal: AbortSignal) => Promise<Pick<SharedSettings, 'windowMs'>>;
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
@@ -44,14 +49,18 @@ export class WebServer implements Stage {
   private listening: Promise<AddressInfo> | undefined;
   private stopped: Promise<void> | undefined;
   private resolveStopped: (() => void) | undefined;
+  private rejectStopped: ((error: unknown) => void) | undefined;
+  private settingsFailure: unknown;
+  private windowMs: number | undefined;
 
   constructor(private readonly options: WebServerOptions) {
-    const history = new WindowHistory(options.redis, options.keys, options.windowMs);
+    const windowMs = () => this.windowMs;
+    const history = new WindowHistory(options.redis, options.keys, windowMs);
     this.hub = new StreamHub({
       subscriber: options.subscriber,
       channel: options.keys.statsChannel,
       history,
-      windowMs: options.windowMs,
+      windowMs,
       bufferBytes: options.streamBufferBytes,
       heartbeatMs: options.heartbeatMs,
       maxClients: options.streamMaxClients,
@@ -68,6 +77,14 @@ export class WebServer implements Stage {
       const { redis, host, port, log } = this.options;
       // The page is served while Redis is down; it shows the outage instead of failing to load.
       connectRedis(redis, this.stopping.signal).catch(() => {});
+      this.options.sharedSettings(this.stopping.signal).then(
+        (shared) => (this.windowMs = shared.windowMs),
+        (error: unknown) => {
+          if (this.stopping.signal.aborted) return;
+          this.settingsFailure = error;
+          this.rejectStopped?.(error);
+        },
+      );
       this.hub.start();
       const address = await listen(this.server, port, host).catch((error: Error) => {
         throw new CremaError(`web server cannot listen on ${host}:${port} (${error.message}); set CREMA_WEB_PORT or CREMA_WEB_HOST`, 'listen');
@@ -85,10 +102,12 @@ export class WebServer implements Stage {
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
-  /** Serves until closed. */
+  /** Serves until closed; fails when the shared settings cannot be read (a broken settings hash). */
   async start(): Promise<void> {
-    this.stopped ??= new Promise((resolve) => {
+    this.stopped ??= new Promise((resolve, reject) => {
       this.resolveStopped = resolve;
+      this.rejectStopped = reject;
+      if (this.settingsFailure !== undefined) reject(this.settingsFailure);
     });
     await this.listen();
     await this.stopped;

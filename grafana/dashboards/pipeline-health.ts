@@ -12,8 +12,7 @@ import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { type RateThreshold, THRESHOLDS } from '../../core/thresholds.js';
-import { perMinute } from '../../prometheus/alert-rules.js';
+import { type RateThreshold, THRESHOLDS, perMinute } from '../../core/thresholds.js';
 import { PROMETHEUS } from '../datasources.js';
 import { numberPanels } from '../panel-ids.js';
 

@@ -8,8 +8,8 @@
  */
 import type { Page } from 'playwright-core';
 import { afterEach, expect, it } from 'vitest';
-import { THRESHOLDS } from '../../core/thresholds.js';
-import { ALERT, alertRuleGroups, perMinute } from '../../prometheus/alert-rules.js';
+import { THRESHOLDS, perMinute } from '../../core/thresholds.js';
+import { ALERT, alertRuleGroups } from '../../prometheus/alert-rules.js';
 import { useBrowser } from '../support/browser.js';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';

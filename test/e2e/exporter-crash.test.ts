@@ -13,7 +13,7 @@ import { LineWriter } from '../support/files.js';
 import { type InfluxServer, startInfluxDB } from '../support/influx.js';
 import { influxLines, redisLines } from '../support/influx-truth.js';
 import { orderLines } from '../support/orders.js';
-import { testCollector, testProcessor } from '../support/stages.js';
+import { storeTestSharedSettings, testCollector, testProcessor } from '../support/stages.js';
 
 const W = 1000;
 const KILLS = 8;
@@ -36,6 +36,7 @@ it(`exports every window exactly once across ${KILLS} kill -9 of the exporter`, 
   writer.write(`${lines.join('\n')}\n`);
   const collector = testCollector(t, [file]);
   const processor = testProcessor(t, { windowMs: W, graceMs: W, batchSize: 500 });
+  await storeTestSharedSettings(t, { windowMs: W, graceMs: W });
   void collector.start();
   void processor.start();
 

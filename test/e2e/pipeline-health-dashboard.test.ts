@@ -8,7 +8,7 @@ import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Dataquery as PromQuery } from '@grafana/grafana-foundation-sdk/prometheus';
 import { THRESHOLDS } from '../../core/thresholds.js';
 import { FIRING_ALERTS, pipelineHealthDashboard } from '../../grafana/dashboards/pipeline-health.js';
-import { perMinute } from '../../prometheus/alert-rules.js';
+import { perMinute } from '../../core/thresholds.js';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
 import { tempDir } from '../support/files.js';

@@ -15,7 +15,7 @@ import { useTestEnvironment } from '../support/fixtures.js';
 import { orderLines } from '../support/orders.js';
 import { testRedis } from '../support/redis.js';
 import { freePort, startPrivateRedis } from '../support/servers.js';
-import { testCollector, testProcessor } from '../support/stages.js';
+import { storeTestSharedSettings, testCollector, testProcessor } from '../support/stages.js';
 import { startTestWeb } from '../support/web.js';
 
 const W = 2000;
@@ -24,7 +24,7 @@ const chromium = useBrowser();
 
 function serve(port: number): CremaProcess {
   const { redis: t } = env;
-  return new CremaProcess('serve', ['--redis-url', t.url, '--prefix', t.prefix, '--window-seconds', String(W / 1000), '--web-port', String(port)], {
+  return new CremaProcess('serve', ['--redis-url', t.url, '--prefix', t.prefix, '--web-port', String(port)], {
     CREMA_HEARTBEAT_SECONDS: '1',
   });
 }
@@ -59,6 +59,8 @@ it('shows existing windows, updates live, switches dimension and recovers after 
   const file = dir.file('orders.jsonl');
   writeFileSync(file, '');
   const port = await freePort();
+  // `crema serve` takes the window size from the settings a processor stored.
+  await storeTestSharedSettings(t, { windowMs: W, graceMs: W });
   let server = serve(port);
   const collector = testCollector(t, [file]);
   const processor = testProcessor(t, { windowMs: W, graceMs: W, tickMs: 100 });
@@ -171,5 +173,32 @@ it('shows a Redis outage and recovers from it without a reload', async () => {
     await web.close();
     await t.cleanup();
     await redisServer.dispose();
+  }
+});
+
+it('says that no processor has run yet, stays live, and shows the windows once one has', async () => {
+  const { redis: t } = env;
+  let known: (settings: { windowMs: number }) => void = () => {};
+  const web = await startTestWeb(t, { sharedSettings: () => new Promise((resolve) => (known = resolve)) });
+  const page = await chromium.browser.newPage();
+  try {
+    const problems = await watchPage(page);
+    await page.goto(web.url);
+    await eventually(async () => (await page.textContent('#notice'))?.includes('No processor has run on this prefix yet') === true, { message: 'the page did not say why it has no windows' });
+    expect(await state(page)).toBe('live');
+
+    const start = windowStart(Date.now(), W);
+    await t.client.hset(t.keys.window(start), { orders: '5', drinks: '6', 'age:1020': '5', 'payment:Cash': '5', 'coffee:Espresso': '6' });
+    await t.client.zadd(t.keys.windows, start, String(start));
+    known({ windowMs: W });
+    // The page retries the history every few seconds.
+    await eventually(async () => (await dotOrders(page, start)) === 5, { timeoutMs: 10_000, message: 'the windows did not appear' });
+    expect(await page.isVisible('#notice')).toBe(false);
+    // The API answered 503 while it waited: the browser logs those, and nothing else.
+    expect(problems.console.every((line) => line.includes('503'))).toBe(true);
+    expect(problems.errors).toEqual([]);
+  } finally {
+    await page.close();
+    await web.close();
   }
 });

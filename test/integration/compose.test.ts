@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../core/config.js';
+import { COMMANDS } from '../../core/settings/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

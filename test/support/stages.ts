@@ -3,6 +3,8 @@ import { pino } from 'pino';
 import { Collector, type CollectorOptions } from '../../collector/collector.js';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { createMetrics } from '../../core/metrics.js';
+import type { SettingSource } from '../../core/settings/index.js';
+import { SHARED_NAMES, type SharedName, type SharedSettings, sharedProposal, storeSharedSettings } from '../../core/shared-settings.js';
 import { Exporter, type ExporterOptions } from '../../exporter/exporter.js';
 import { InfluxWriter } from '../../exporter/influx-writer.js';
 import { Processor, type ProcessorOptions } from '../../processor/processor.js';
@@ -45,6 +47,18 @@ export function testProcessor(redis: TestRedis, overrides: Partial<ProcessorOpti
     metrics: createMetrics('test-host'),
     ...overrides,
   });
+}
+
+/**
+ * Stores the prefix's shared settings (defaults: those of {@link testProcessor}), as the real
+ * `crema process` does before it counts; processors built by {@link testProcessor} skip that step,
+ * so a test that runs them next to a real `crema serve` or `crema export` calls this first.
+ */
+export async function storeTestSharedSettings(redis: TestRedis, overrides: Partial<SharedSettings> = {}): Promise<SharedSettings> {
+  const values: SharedSettings = { windowMs: 10_000, graceMs: 10_000, retentionMs: 7 * 86_400_000, catalog: DEFAULT_CATALOG, ...overrides };
+  const sources = Object.fromEntries(SHARED_NAMES.map((name) => [name, 'flag'])) as Record<SharedName, SettingSource>;
+  const proposal = sharedProposal({ ...values, sources }, SHARED_NAMES);
+  return storeSharedSettings({ redis: redis.client, keys: redis.keys, log: silentLog, signal: new AbortController().signal, proposal });
 }
 
 /** An exporter writing to `database` (as bucket `database/autogen`, the 1.8+ form) of a test InfluxDB. */

@@ -31,7 +31,7 @@ export async function startTestWeb(t: TestRedis, overrides: Partial<WebServerOpt
     redis,
     subscriber,
     keys: t.keys,
-    windowMs: 10_000,
+    sharedSettings: async () => ({ windowMs: 10_000 }),
     host: '127.0.0.1',
     port: 0,
     publicDir: publicDir(),

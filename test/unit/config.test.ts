@@ -2,8 +2,8 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeConfig, loadConfig, maskUrl, settingsMarkdown } from '../../core/config.js';
-import { DEFAULT_CATALOG } from '../../core/catalog.js';
+import { DEFAULT_CATALOG, catalogHash } from '../../core/catalog.js';
+import { SETTINGS, describeConfig, loadConfig, loadSettings, maskUrl, settingsMarkdown } from '../../core/settings/index.js';
 import { ConfigError } from '../../core/errors.js';
 
 function problems(fn: () => unknown): readonly string[] {
@@ -41,7 +41,7 @@ describe('configuration', () => {
     expect(config.windowMs).toBe(5000);
     expect(config.graceMs).toBe(0);
     expect(config.files).toEqual(['a.log', 'b.log']);
-    expect(config.sources).toMatchObject({ redisUrl: 'env', windowSeconds: 'flag', rate: 'default' });
+    expect(config.sources).toMatchObject({ redisUrl: 'env', windowMs: 'flag', graceMs: 'flag', rate: 'default' });
     expect(loadConfig('collect', ['--file', 'x.log', '--file', 'y.log'], env).files).toEqual(['x.log', 'y.log']);
   });
 
@@ -64,11 +64,69 @@ describe('configuration', () => {
   });
 
   it('never shows a password', () => {
-    const config = loadConfig('up', ['--redis-url', 'redis://user:s3cret@host:6379'], {});
-    expect(describeConfig(config)).not.toContain('s3cret');
-    expect(describeConfig(config)).toContain('redis://user:***@host:6379');
+    const text = describeConfig(loadSettings('up', ['--redis-url', 'redis://user:s3cret@host:6379', '--alerts-token', 'a-very-long-s3cret-token'], {}));
+    expect(text).not.toContain('s3cret');
+    expect(text).toContain('redis://user:***@host:6379');
+    expect(text).toMatch(/CREMA_ALERTS_TOKEN\s+\*\*\*  \(flag\)/);
     expect(maskUrl('not a url')).toBe('***');
     expect(problems(() => loadConfig('up', ['--redis-url', 'http://u:s3cret@h'], {})).join()).not.toContain('s3cret');
+    expect(problems(() => loadConfig('serve', ['--alerts-token', 'short-s3cret'], {})).join()).not.toContain('s3cret');
+  });
+
+  it('converts each value to the units the stages use', () => {
+    const config = loadConfig(
+      'up',
+      ['--window-seconds', '30', '--retention-days', '0.5', '--lease-seconds', '4', '--stream-buffer-kb', '64', '--heartbeat-seconds', '2'],
+      { CREMA_MAX_CLOCK_SKEW_SECONDS: '7', INFLUX_URL: 'http://influx:8086', INFLUX_TIMEOUT_SECONDS: '1.5', CREMA_PROVISIONAL_SECONDS: '0.2' },
+    );
+    expect(config).toMatchObject({
+      windowMs: 30_000,
+      graceMs: 30_000,
+      retentionMs: 43_200_000,
+      leaseMs: 4000,
+      maxClockSkewMs: 7000,
+      streamBufferBytes: 64 * 1024,
+      heartbeatMs: 2000,
+      influxTimeoutMs: 1500,
+      provisionalMs: 200,
+      influxToken: '',
+      corsOrigins: [],
+      seed: undefined,
+    });
+  });
+
+  it('takes the grace from the window size only when the grace is not given', () => {
+    expect(loadConfig('process', ['--window-seconds', '5'], {}).graceMs).toBe(5000);
+    expect(loadConfig('process', ['--window-seconds', '5'], { CREMA_GRACE_SECONDS: '2' }).graceMs).toBe(2000);
+    const loaded = loadSettings('process', [], { CREMA_WINDOW_SECONDS: '20' });
+    expect(loaded.config.graceMs).toBe(20_000);
+    expect(loaded.config.sources.graceMs).toBe('default');
+    // A bad window size is one problem, not two.
+    expect(problems(() => loadConfig('process', ['--window-seconds', 'x'], {}))).toHaveLength(1);
+  });
+
+  it('reads only the settings of the command, whatever else the environment holds', () => {
+    const env = { CREMA_WINDOW_SECONDS: 'not a number', CREMA_RATE: '5', CREMA_POLL_MS: '500' };
+    const config = loadConfig('collect', [], env);
+    expect(config.pollMs).toBe(500);
+    expect(config.windowMs).toBe(10_000);
+    expect(config.sources.windowMs).toBe('default');
+    expect(config.rate).toBe(40);
+    expect(problems(() => loadConfig('process', [], env))[0]).toMatch(/^CREMA_WINDOW_SECONDS/);
+  });
+
+  it('shows each value in the units it is given in, and where it came from', () => {
+    const text = describeConfig(loadSettings('config', ['--window-seconds', '30', '--stream-buffer-kb', '64'], { CREMA_RETENTION_DAYS: '0.5' }));
+    const row = (env: string) => text.split('\n').find((line) => line.startsWith(`${env} `))?.replace(/\s+/g, ' ');
+    expect(row('CREMA_WINDOW_SECONDS')).toBe('CREMA_WINDOW_SECONDS 30 (flag)');
+    expect(row('CREMA_GRACE_SECONDS')).toBe('CREMA_GRACE_SECONDS 30 (default)');
+    expect(row('CREMA_RETENTION_DAYS')).toBe('CREMA_RETENTION_DAYS 0.5 (env)');
+    expect(row('CREMA_STREAM_BUFFER_KB')).toBe('CREMA_STREAM_BUFFER_KB 64 (flag)');
+    expect(row('CREMA_SEED')).toBe('CREMA_SEED (random) (default)');
+    expect(row('INFLUX_TOKEN')).toBe('INFLUX_TOKEN (none) (default)');
+    expect(row('CREMA_CATALOG_FILE')).toBe(`CREMA_CATALOG_FILE (built in) ${catalogHash(DEFAULT_CATALOG)} (default)`);
+    // One line per setting of the table, in its order.
+    expect(text.split('\n').map((line) => line.split(' ')[0])).toEqual(Object.values(SETTINGS).map((s) => s.env));
   });
 
   it('loads a catalog file and explains what is wrong with one', () => {
@@ -78,7 +136,9 @@ describe('configuration', () => {
     expect(loadConfig('process', ['--catalog-file', good], {}).catalog.coffeeTypes).toEqual(['Tea']);
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ coffeeTypes: [], paymentMethods: ['Card'], ageGrades: ['all'], extra: 1 }));
-    expect(problems(() => loadConfig('process', ['--catalog-file', bad], {}))[0]).toMatch(/CREMA_CATALOG_FILE .*bad\.json/);
+    expect(problems(() => loadConfig('process', ['--catalog-file', bad], {}))).toEqual([
+      `CREMA_CATALOG_FILE (--catalog-file): ${bad}: catalog: Unrecognized key: "extra"`,
+    ]);
     expect(problems(() => loadConfig('process', ['--catalog-file', join(dir, 'missing.json')], {}))[0]).toMatch(/cannot read/);
   });
 

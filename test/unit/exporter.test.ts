@@ -2,9 +2,10 @@
 import { HttpError, RequestTimedOutError } from '@influxdata/influxdb-client';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
-import { describeConfig, loadConfig } from '../../core/config.js';
+import { describeConfig, loadConfig, loadSettings } from '../../core/settings/index.js';
 import { ConfigError } from '../../core/errors.js';
 import { streamIdTime } from '../../exporter/exporter.js';
+import { influxSettings } from '../../exporter/main.js';
 import { describeWriteError } from '../../exporter/influx-writer.js';
 import { pointsPerWindow, windowLines } from '../../exporter/points.js';
 
@@ -49,16 +50,15 @@ describe('window points', () => {
 describe('exporter configuration', () => {
   it('needs INFLUX_URL for crema export, and makes the exporter optional in crema up', () => {
     expect(() => loadConfig('export', [], {})).toThrow(ConfigError);
-    expect(loadConfig('up', [], {}).influx).toBeUndefined();
+    expect(influxSettings(loadConfig('up', [], {}))).toBeUndefined();
     const config = loadConfig('export', ['--influx-bucket', 'crema/autogen'], { INFLUX_URL: 'http://influxdb:8086', INFLUX_TOKEN: 'crema:s3cret' });
-    expect(config.influx).toEqual({ url: 'http://influxdb:8086', token: 'crema:s3cret', org: '', bucket: 'crema/autogen', timeoutMs: 10_000 });
+    expect(influxSettings(config)).toEqual({ url: 'http://influxdb:8086', token: 'crema:s3cret', org: '', bucket: 'crema/autogen', timeoutMs: 10_000 });
     expect(config.metricsPort).toBe(9467);
     expect(config.provisionalMs).toBe(5000);
   });
 
   it('masks the token and rejects a URL that is not http', () => {
-    const config = loadConfig('export', [], { INFLUX_URL: 'https://u:pw@influx.example.com', INFLUX_TOKEN: 'tok-s3cret' });
-    const text = describeConfig(config);
+    const text = describeConfig(loadSettings('export', [], { INFLUX_URL: 'https://u:pw@influx.example.com', INFLUX_TOKEN: 'tok-s3cret' }));
     expect(text).not.toContain('s3cret');
     expect(text).not.toContain(':pw@');
     expect(text).toMatch(/INFLUX_TOKEN\s+\*\*\*/);

@@ -23,6 +23,8 @@ let windowMs = 10_000;
 let dimension: Dimension = 'age';
 let redisDown = false;
 let historyFailed = false;
+/** No processor has stored the shared settings (the window size) yet. */
+let noProcessor = false;
 let connection: ConnectionState = 'connecting';
 let historyTimer: ReturnType<typeof setTimeout> | undefined;
 let historyLoad: AbortController | undefined;
@@ -61,9 +63,11 @@ function renderState(): void {
   const notice = element('notice');
   const text = redisDown
     ? 'The server cannot reach Redis: showing the last known windows; updates resume when it is back.'
-    : historyFailed
-      ? 'Could not load the recent windows; retrying.'
-      : '';
+    : noProcessor
+      ? 'No processor has run on this prefix yet, so there are no windows; waiting for one.'
+      : historyFailed
+        ? 'Could not load the recent windows; retrying.'
+        : '';
   notice.textContent = text;
   notice.hidden = text === '';
 }
@@ -108,9 +112,11 @@ async function loadHistory(): Promise<void> {
     windowMs = page.windowMs;
     for (const w of page.windows) store.put(w);
     historyFailed = false;
+    noProcessor = false;
   } catch (error) {
     if (load.signal.aborted) return;
-    if (error instanceof HistoryError && error.status === 503) redisDown = true;
+    if (error instanceof HistoryError && error.reason === 'no_shared_settings') noProcessor = true;
+    else if (error instanceof HistoryError && error.status === 503) redisDown = true;
     else historyFailed = true;
     historyTimer = setTimeout(() => void loadHistory(), HISTORY_RETRY_MS);
   }
@@ -119,7 +125,7 @@ async function loadHistory(): Promise<void> {
 
 const live = new LiveStream('api/stream', {
   onHello(hello: HelloEvent) {
-    windowMs = hello.windowMs;
+    if (hello.windowMs !== null) windowMs = hello.windowMs;
     redisDown = hello.redis === 'down';
     // Resumed streams replay what was missed; otherwise the history fills the hole.
     if (!hello.resumed) void loadHistory();

@@ -1,0 +1,124 @@
+/**
+ * Reads the settings of one command from its flags and the environment, in one pass over the
+ * table: a flag wins over its environment variable, which wins over the default. Every bad value
+ * is reported at once, each named by its variable and flag.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors.js';
+import { type Command, type Setting, SettingProblem, type SettingSource, settingLabel } from './setting.js';
+import { type Config, SETTINGS, type SettingName } from './settings.js';
+
+/** One setting as read: where it came from, its parsed text and its converted value. */
+export interface ResolvedSetting {
+  readonly source: SettingSource;
+  readonly parsed: unknown;
+  readonly value: unknown;
+}
+
+/** The configuration, and how each of its settings was read (for `crema config`). */
+export interface LoadedSettings {
+  readonly config: Config;
+  readonly resolved: Readonly<Record<SettingName, ResolvedSetting>>;
+}
+
+type Raw = string | string[] | undefined;
+
+const ENTRIES = Object.entries(SETTINGS) as [SettingName, Setting][];
+
+for (const [key, s] of ENTRIES) {
+  const from = s.defaultFrom;
+  if (from !== undefined && !ENTRIES.slice(0, ENTRIES.findIndex(([k]) => k === key)).some(([k]) => k === from)) {
+    throw new Error(`setting ${key}: defaultFrom ${from} must name an earlier setting`);
+  }
+}
+
+/** Whether `command` reads setting `s`; `crema config` reads them all. */
+export function readsSetting(command: Command, s: Pick<Setting, 'commands'>): boolean {
+  return command === 'config' || s.commands.includes(command);
+}
+
+/**
+ * Reads every setting of `command`. A setting the command does not read keeps its default, whatever
+ * the environment says. Throws a {@link ConfigError} that names every bad setting.
+ */
+export function loadSettings(command: Command, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LoadedSettings {
+  const flags = parseFlags(command, argv);
+  const errors: string[] = [];
+  const raws = new Map<SettingName, Raw>();
+  const failed = new Set<string>();
+  const resolved = {} as Record<SettingName, ResolvedSetting>;
+  for (const [key, s] of ENTRIES) {
+    const reads = readsSetting(command, s);
+    const flag = reads ? flags[s.flag] : undefined;
+    const text = reads ? env[s.env] : undefined;
+    let source: SettingSource;
+    let raw: Raw;
+    if (flag !== undefined) {
+      source = 'flag';
+      raw = Array.isArray(flag) ? flag.flatMap((f) => String(f).split(',')) : String(flag);
+    } else if (text !== undefined && text !== '') {
+      source = 'env';
+      raw = s.kind === 'list' ? text.split(',') : text;
+    } else {
+      source = 'default';
+      if (s.defaultFrom !== undefined) {
+        // A default taken from a setting that is itself wrong is not a second problem.
+        if (failed.has(s.defaultFrom)) continue;
+        raw = raws.get(s.defaultFrom as SettingName);
+      } else {
+        const fallback = s.commandDefaults?.[command] ?? (typeof s.default === 'function' ? s.default() : s.default);
+        raw = fallback === undefined ? undefined : s.kind === 'list' ? fallback.split(',') : fallback;
+      }
+    }
+    raws.set(key, raw);
+    const problems = parseSetting(command, s, raw, (parsed, value) => (resolved[key] = { source, parsed, value }));
+    if (problems.length > 0) {
+      failed.add(key);
+      errors.push(...problems.map((p) => `${settingLabel(s)}: ${p}`));
+    }
+  }
+  if (errors.length > 0) throw new ConfigError(errors);
+
+  const values = Object.fromEntries(ENTRIES.map(([key]) => [key, resolved[key].value]));
+  const sources = Object.fromEntries(ENTRIES.map(([key]) => [key, resolved[key].source]));
+  return { config: Object.freeze({ ...values, command, sources }) as Config, resolved };
+}
+
+/** Reads the configuration of `command` from its flags and the environment; see {@link loadSettings}. */
+export function loadConfig(command: Command, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
+  return loadSettings(command, argv, env).config;
+}
+
+/** Parses, converts and checks one setting; returns its problems (none when `accept` was called). */
+function parseSetting(command: Command, s: Setting, raw: Raw, accept: (parsed: unknown, value: unknown) => void): string[] {
+  const result = s.schema.safeParse(raw);
+  if (!result.success) {
+    const shown = Array.isArray(raw) ? raw.join(',') : raw;
+    const got = s.secret || shown === undefined ? '' : `; got ${JSON.stringify(shown)}`;
+    return [`${result.error.issues[0]?.message ?? 'is invalid'}${got}`];
+  }
+  let value: unknown;
+  try {
+    value = s.convert(result.data);
+  } catch (error) {
+    if (error instanceof SettingProblem) return [...error.problems];
+    throw error;
+  }
+  const problem = readsSetting(command, s) ? s.check?.(value, command) : undefined;
+  if (problem !== undefined) return [problem];
+  accept(result.data, value);
+  return [];
+}
+
+function parseFlags(command: Command, argv: readonly string[]): Record<string, string | boolean | (string | boolean)[] | undefined> {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+  for (const [, s] of ENTRIES) {
+    if (readsSetting(command, s)) options[s.flag] = { type: s.kind === 'boolean' ? 'boolean' : 'string', multiple: s.kind === 'list' };
+  }
+  if (command === 'config') options.markdown = { type: 'boolean' };
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new ConfigError([`crema ${command}: ${(error as Error).message}`]);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The shape of one setting. Everything Crema knows about a setting is declared once, in the table
+ * of `settings.ts`: where it comes from (environment variable, flag, default), how its text is
+ * checked (a zod schema), how it becomes the value the stages use (conversion), how `crema config`
+ * shows it, and which commands read it. The `Config` type and every output are derived from that.
+ */
+import type { z } from 'zod';
+
+export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** Where a setting's value came from. */
+export type SettingSource = 'flag' | 'env' | 'default';
+
+/** A value's conversion failed (a file that cannot be read, say); the loader puts the setting's name before each problem. */
+export class SettingProblem extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('; '));
+  }
+}
+
+/** One setting as the table declares it; {@link setting} fills in what is left out. */
+export interface SettingSpec<S extends z.ZodType, V, C extends readonly Command[]> {
+  /** Environment variable. */
+  readonly env: string;
+  /** Command-line flag, without the dashes. */
+  readonly flag: string;
+  /** `list`: the flag may be repeated and values are separated by commas. @defaultValue 'string' */
+  readonly kind?: 'string' | 'boolean' | 'list';
+  /**
+   * Checks and parses the text (an array of texts for a list). It gets `undefined` when the setting
+   * was not given and has no default, so such a setting's schema ends in `.optional()`.
+   */
+  readonly schema: S;
+  /** Default text, as it would be written in the environment; a function for defaults found at run time. */
+  readonly default?: string | (() => string);
+  /** Defaults that differ by command, over {@link default}. */
+  readonly commandDefaults?: Partial<Record<Command, string>>;
+  /** Name of an earlier setting whose text is this one's default (the grace defaults to the window size). */
+  readonly defaultFrom?: string;
+  /** How the default reads in the docs when it is not a plain text. */
+  readonly defaultDoc?: string;
+  /** Turns the parsed text into the value the stages use (units, files). @defaultValue the parsed value */
+  readonly convert?: (parsed: z.output<S>) => V;
+  /** How `crema config` shows the value, from the parsed text and the converted value. @defaultValue the text; `***` for a secret */
+  readonly display?: (parsed: z.output<S>, value: V) => string;
+  /** A problem with the value for this command, beyond its schema (a setting one command requires). */
+  readonly check?: (value: V, command: Command) => string | undefined;
+  /** One sentence for users. */
+  readonly doc: string;
+  /** Commands that read this setting; no other command accepts its flag or reads its variable. */
+  readonly commands: C;
+  /** Never shown: masked by `crema config`, and left out of error messages. */
+  readonly secret?: boolean;
+}
+
+/** A setting of the table, with every part filled in. */
+export interface Setting<S extends z.ZodType = z.ZodType, V = unknown, C extends readonly Command[] = readonly Command[]>
+  extends Omit<SettingSpec<S, V, C>, 'kind' | 'convert' | 'display' | 'secret'> {
+  readonly kind: 'string' | 'boolean' | 'list';
+  readonly convert: (parsed: z.output<S>) => V;
+  readonly display: (parsed: z.output<S>, value: V) => string;
+  readonly secret: boolean;
+}
+
+/** Declares a setting: the table's entries go through this, so their types carry their commands and value. */
+export function setting<S extends z.ZodType, const C extends readonly Command[], V = z.output<S>>(spec: SettingSpec<S, V, C>): Setting<S, V, C> {
+  const secret = spec.secret ?? false;
+  return Object.freeze({
+    ...spec,
+    kind: spec.kind ?? 'string',
+    secret,
+    convert: spec.convert ?? ((parsed: z.output<S>) => parsed as V),
+    display: spec.display ?? ((parsed: z.output<S>) => showText(parsed, secret)),
+  });
+}
+
+/** The default display: the parsed text, lists joined, `(none)` when unset, `***` for a secret that is set. */
+export function showText(parsed: unknown, secret = false): string {
+  if (parsed === undefined || parsed === '' || (Array.isArray(parsed) && parsed.length === 0)) return '(none)';
+  if (secret) return '***';
+  return Array.isArray(parsed) ? parsed.join(',') : String(parsed);
+}
+
+/** A URL with its password replaced by `***`. */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '***';
+  }
+}
+
+/** `ENV_VAR (--flag)`: how every message names a setting. */
+export function settingLabel(s: { readonly env: string; readonly flag: string }): string {
+  return `${s.env} (--${s.flag})`;
+}

@@ -1,0 +1,407 @@
+/**
+ * The table of settings: each declared once, with its variable, flag, schema, default, conversion,
+ * display and the commands that read it. {@link Config} and every stage's slice of it are derived
+ * from this table; `load.ts` reads it, `describe.ts` prints it.
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { catalogHash } from '../catalog.js';
+import { loadCatalogFile } from './catalog-file.js';
+import { booleanText, httpUrl, name, nonEmpty, origin, positiveNumber, redisUrl, wholeNumber } from './schemas.js';
+import { type Command, type SettingSource, maskUrl, setting } from './setting.js';
+
+const PIPELINE = ['collect', 'process', 'export', 'up'] as const;
+const PROCESSING = ['process', 'up'] as const;
+const COLLECTING = ['collect', 'up'] as const;
+const GENERATING = ['generate', 'up'] as const;
+const EXPORTING = ['export', 'up'] as const;
+const SERVING = ['serve', 'up'] as const;
+
+const seconds = (s: number) => s * 1000;
+
+/** Every setting Crema reads, in the order `crema config` and the README list them. */
+export const SETTINGS = Object.freeze({
+  redisUrl: setting({
+    env: 'REDIS_URL',
+    flag: 'redis-url',
+    schema: redisUrl,
+    default: 'redis://127.0.0.1:6379',
+    doc: 'Redis to use; `rediss://` for TLS, password as `redis://:secret@host:6379`.',
+    commands: [...PIPELINE, 'serve'],
+    secret: true,
+    display: maskUrl,
+  }),
+  prefix: setting({
+    env: 'CREMA_PREFIX',
+    flag: 'prefix',
+    schema: z.string().regex(/^\S+$/, 'must be non-empty and without spaces'),
+    default: 'coffee:',
+    doc: 'Prefix of every Redis key and channel; `{coffee}:` keeps all keys in one Redis Cluster slot.',
+    commands: [...PIPELINE, 'serve'],
+  }),
+  host: setting({
+    env: 'CREMA_HOST',
+    flag: 'host',
+    schema: name,
+    default: () => hostname(),
+    defaultDoc: 'the machine’s hostname',
+    doc: 'Host name written into every envelope and metric.',
+    commands: [...PIPELINE, 'serve', 'generate'],
+  }),
+  logLevel: setting({
+    env: 'CREMA_LOG_LEVEL',
+    flag: 'log-level',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    doc: 'Least severe log level written (JSON lines on standard output).',
+    commands: [...PIPELINE, 'serve', 'generate'],
+  }),
+  metricsPort: setting({
+    env: 'CREMA_METRICS_PORT',
+    flag: 'metrics-port',
+    schema: wholeNumber(0, 65535),
+    default: '9464',
+    commandDefaults: { collect: '9465', process: '9466', export: '9467', generate: '9468' },
+    defaultDoc: '`9464` (up), `9465` (collect), `9466` (process), `9467` (export), `9468` (generate)',
+    doc: 'Port of the `/metrics` and `/healthz` endpoint; 0 turns it off. Give each process on one host its own.',
+    commands: [...PIPELINE, 'generate'],
+  }),
+  metricsHost: setting({
+    env: 'CREMA_METRICS_HOST',
+    flag: 'metrics-host',
+    schema: nonEmpty,
+    default: '127.0.0.1',
+    doc: 'Address the metrics endpoint listens on; `0.0.0.0` in containers.',
+    commands: [...PIPELINE, 'generate'],
+  }),
+  files: setting({
+    env: 'CREMA_FILES',
+    flag: 'file',
+    kind: 'list',
+    schema: z.array(nonEmpty).min(1, 'needs at least one file'),
+    default: './data/orders.jsonl',
+    doc: 'Order files (JSON lines). The collector follows each; the generator appends to the first. Repeat the flag, or separate with commas.',
+    commands: [...COLLECTING, 'generate'],
+    check: (files, command) => (command === 'generate' && files.length > 1 ? `the generator writes one file; got ${files.length}` : undefined),
+  }),
+  from: setting({
+    env: 'CREMA_FROM',
+    flag: 'from',
+    schema: z.enum(['beginning', 'end']),
+    default: 'beginning',
+    doc: 'Where to start in a file the collector has never read; afterwards it always resumes from its committed offset.',
+    commands: COLLECTING,
+  }),
+  maxLineBytes: setting({
+    env: 'CREMA_MAX_LINE_BYTES',
+    flag: 'max-line-bytes',
+    schema: wholeNumber(64, 64 * 1024 * 1024),
+    default: String(1024 * 1024),
+    doc: 'Longest line accepted; a longer one becomes a dead letter (`line_too_long`) holding its first 4 KiB.',
+    commands: COLLECTING,
+  }),
+  collectBatch: setting({
+    env: 'CREMA_COLLECT_BATCH',
+    flag: 'collect-batch',
+    schema: wholeNumber(1, 5000),
+    default: '2000',
+    doc: 'Most lines the collector pushes in one atomic step.',
+    commands: COLLECTING,
+  }),
+  queueMax: setting({
+    env: 'CREMA_QUEUE_MAX',
+    flag: 'queue-max',
+    schema: wholeNumber(1000, 1_000_000_000),
+    default: '1000000',
+    doc: 'Queue length above which the collector pauses reading (backpressure) until the queue drains below 90 %.',
+    commands: COLLECTING,
+  }),
+  pollMs: setting({
+    env: 'CREMA_POLL_MS',
+    flag: 'poll-ms',
+    schema: wholeNumber(10, 60_000),
+    default: '250',
+    doc: 'How often an idle collector checks its files for growth, rotation and truncation (file events wake it sooner).',
+    commands: COLLECTING,
+  }),
+  windowMs: setting({
+    env: 'CREMA_WINDOW_SECONDS',
+    flag: 'window-seconds',
+    schema: wholeNumber(1, 86_400),
+    default: '10',
+    doc: 'Size of the tumbling, epoch-aligned windows. Shared by every stage of a prefix: the first processor stores it in `<prefix>settings`; the web and the exporter read it from there.',
+    convert: seconds,
+    commands: PROCESSING,
+  }),
+  graceMs: setting({
+    env: 'CREMA_GRACE_SECONDS',
+    flag: 'grace-seconds',
+    schema: wholeNumber(0, 86_400),
+    defaultFrom: 'windowMs',
+    defaultDoc: 'the window size',
+    convert: seconds,
+    doc: 'How long after its end a window stays open before it is closed and marked final. Shared, like the window size.',
+    commands: PROCESSING,
+  }),
+  retentionMs: setting({
+    env: 'CREMA_RETENTION_DAYS',
+    flag: 'retention-days',
+    schema: positiveNumber(3650),
+    default: '7',
+    convert: (days) => Math.round(days * 86_400_000),
+    doc: 'How long window counts are kept in Redis. Shared, like the window size.',
+    commands: PROCESSING,
+  }),
+  maxClockSkewMs: setting({
+    env: 'CREMA_MAX_CLOCK_SKEW_SECONDS',
+    flag: 'max-clock-skew-seconds',
+    schema: wholeNumber(0, 86_400),
+    default: '300',
+    convert: seconds,
+    doc: 'How far in the future of its ingestion an `orderedAt` may lie and still be used as event time.',
+    commands: PROCESSING,
+  }),
+  consumer: setting({
+    env: 'CREMA_CONSUMER',
+    flag: 'consumer',
+    schema: name,
+    default: () => `${hostname()}-${process.pid}`,
+    defaultDoc: '`<hostname>-<pid>`',
+    doc: 'Name of this processor; unique among live processors. A stable name lets a restarted processor take its own unfinished batch back at once.',
+    commands: PROCESSING,
+  }),
+  processBatch: setting({
+    env: 'CREMA_PROCESS_BATCH',
+    flag: 'process-batch',
+    schema: wholeNumber(1, 5000),
+    default: '1000',
+    doc: 'Most envelopes a processor claims and commits at once.',
+    commands: PROCESSING,
+  }),
+  leaseMs: setting({
+    env: 'CREMA_LEASE_SECONDS',
+    flag: 'lease-seconds',
+    schema: wholeNumber(2, 3600),
+    default: '10',
+    convert: seconds,
+    doc: 'Lease on a claimed batch; when a processor dies, others recover its batch after this long.',
+    commands: PROCESSING,
+  }),
+  tickMs: setting({
+    env: 'CREMA_TICK_MS',
+    flag: 'tick-ms',
+    schema: wholeNumber(50, 60_000),
+    default: '1000',
+    doc: 'How often windows are closed and changed windows published on the stats channel.',
+    commands: PROCESSING,
+  }),
+  catalog: setting({
+    env: 'CREMA_CATALOG_FILE',
+    flag: 'catalog-file',
+    schema: nonEmpty.optional(),
+    convert: loadCatalogFile,
+    display: (path, catalog) => `${path ?? '(built in)'} ${catalogHash(catalog)}`,
+    defaultDoc: 'built in: the 9 coffees, 3 payment methods and 10 age grades of the original data set',
+    doc: 'JSON file `{"coffeeTypes":[…],"paymentMethods":[…],"ageGrades":[…]}` of valid order values. Shared: the first processor stores the catalog in `<prefix>settings`; a processor or exporter given a different catalog refuses to start, an exporter given none uses the stored one.',
+    commands: [...PROCESSING, 'export', 'generate'],
+  }),
+  rate: setting({
+    env: 'CREMA_RATE',
+    flag: 'rate',
+    schema: positiveNumber(10_000_000),
+    default: '40',
+    doc: 'Orders per second the generator appends.',
+    commands: GENERATING,
+  }),
+  count: setting({
+    env: 'CREMA_COUNT',
+    flag: 'count',
+    schema: wholeNumber(0, Number.MAX_SAFE_INTEGER),
+    default: '0',
+    doc: 'Orders the generator writes before it stops; 0 runs until stopped.',
+    commands: GENERATING,
+  }),
+  seed: setting({
+    env: 'CREMA_SEED',
+    flag: 'seed',
+    schema: wholeNumber(0, 2 ** 32 - 1).optional(),
+    defaultDoc: 'random',
+    display: (seed) => (seed === undefined ? '(random)' : String(seed)),
+    doc: 'Seed of the generator’s random numbers; the same seed writes the same orders.',
+    commands: GENERATING,
+  }),
+  orderedAt: setting({
+    env: 'CREMA_ORDERED_AT',
+    flag: 'ordered-at',
+    kind: 'boolean',
+    schema: booleanText,
+    default: 'false',
+    doc: 'Whether generated orders carry their own `orderedAt` timestamp.',
+    commands: GENERATING,
+  }),
+  bulk: setting({
+    env: 'CREMA_BULK',
+    flag: 'bulk',
+    kind: 'boolean',
+    schema: booleanText,
+    default: 'false',
+    doc: 'Write `--count` orders as fast as possible, ignoring `--rate` (for benchmarks).',
+    commands: ['generate'],
+  }),
+  webPort: setting({
+    env: 'CREMA_WEB_PORT',
+    flag: 'web-port',
+    schema: wholeNumber(0, 65535),
+    default: '8080',
+    doc: 'Port of the web page, its API (`/api/windows`, `/api/stream`), `/metrics` and `/healthz`; 0 picks a free port.',
+    commands: SERVING,
+  }),
+  webHost: setting({
+    env: 'CREMA_WEB_HOST',
+    flag: 'web-host',
+    schema: nonEmpty,
+    default: '127.0.0.1',
+    doc: 'Address the web server listens on; `0.0.0.0` in containers.',
+    commands: SERVING,
+  }),
+  corsOrigins: setting({
+    env: 'CREMA_CORS_ORIGINS',
+    flag: 'cors-origin',
+    kind: 'list',
+    schema: z.array(origin).optional(),
+    convert: (origins): readonly string[] => origins ?? [],
+    defaultDoc: 'none',
+    doc: 'Origins of other sites allowed to read the API from a browser (CORS). Repeat the flag, or separate with commas.',
+    commands: SERVING,
+  }),
+  apiRateLimit: setting({
+    env: 'CREMA_API_RATE_LIMIT',
+    flag: 'api-rate-limit',
+    schema: wholeNumber(0, 1_000_000),
+    default: '600',
+    doc: 'Requests per minute one client address may make to `/api/`; 0 turns the limit off.',
+    commands: SERVING,
+  }),
+  streamMaxClients: setting({
+    env: 'CREMA_STREAM_MAX_CLIENTS',
+    flag: 'stream-max-clients',
+    schema: wholeNumber(1, 1_000_000),
+    default: '10000',
+    doc: 'Most live-stream clients served at once; more are turned away with 503.',
+    commands: SERVING,
+  }),
+  streamBufferBytes: setting({
+    env: 'CREMA_STREAM_BUFFER_KB',
+    flag: 'stream-buffer-kb',
+    schema: wholeNumber(16, 65_536),
+    default: '256',
+    convert: (kb) => kb * 1024,
+    doc: 'Unsent data one live-stream client may have queued before it is dropped as too slow.',
+    commands: SERVING,
+  }),
+  alertsToken: setting({
+    env: 'CREMA_ALERTS_TOKEN',
+    flag: 'alerts-token',
+    schema: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+    defaultDoc: 'none: any client may post alerts',
+    doc: 'Bearer token Alertmanager must send to `POST /api/alerts` (its webhook `http_config.authorization`); the alerts are shown on the page.',
+    commands: SERVING,
+    secret: true,
+  }),
+  heartbeatMs: setting({
+    env: 'CREMA_HEARTBEAT_SECONDS',
+    flag: 'heartbeat-seconds',
+    schema: wholeNumber(1, 300),
+    default: '15',
+    convert: seconds,
+    doc: 'How often an idle live stream sends a heartbeat, so proxies keep it open and dead clients are found.',
+    commands: SERVING,
+  }),
+  influxUrl: setting({
+    env: 'INFLUX_URL',
+    flag: 'influx-url',
+    schema: httpUrl.optional(),
+    display: (url) => (url === undefined ? '(none)' : maskUrl(url)),
+    check: (url, command) => (command === 'export' && url === undefined ? 'crema export needs it, such as http://127.0.0.1:8086' : undefined),
+    defaultDoc: 'none: `crema up` then runs without the exporter',
+    doc: 'InfluxDB to export windows to (its v2 write API): `http://influxdb:8086` for 1.8+, 2.x and 3 Core. Required by `crema export`.',
+    commands: EXPORTING,
+  }),
+  influxToken: setting({
+    env: 'INFLUX_TOKEN',
+    flag: 'influx-token',
+    schema: z.string().optional(),
+    convert: (token) => token ?? '',
+    defaultDoc: 'none',
+    doc: 'InfluxDB token: an API token on 2.x and 3 Core, `user:password` on 1.8+ (empty when 1.x runs without auth).',
+    commands: EXPORTING,
+    secret: true,
+  }),
+  influxOrg: setting({
+    env: 'INFLUX_ORG',
+    flag: 'influx-org',
+    schema: z.string().trim().optional(),
+    convert: (org) => org ?? '',
+    defaultDoc: 'none (1.8+ and 3 Core ignore it)',
+    doc: 'InfluxDB 2.x organization.',
+    commands: EXPORTING,
+  }),
+  influxBucket: setting({
+    env: 'INFLUX_BUCKET',
+    flag: 'influx-bucket',
+    schema: nonEmpty,
+    default: 'crema',
+    doc: 'Bucket on 2.x, database on 3 Core, `database/retention-policy` on 1.8+ (`crema` alone means the default policy).',
+    commands: EXPORTING,
+  }),
+  influxTimeoutMs: setting({
+    env: 'INFLUX_TIMEOUT_SECONDS',
+    flag: 'influx-timeout-seconds',
+    schema: positiveNumber(600),
+    default: '10',
+    convert: (s) => Math.round(s * 1000),
+    doc: 'Longest wait for one write; a slower write is retried with backoff.',
+    commands: EXPORTING,
+  }),
+  provisionalMs: setting({
+    env: 'CREMA_PROVISIONAL_SECONDS',
+    flag: 'provisional-seconds',
+    schema: positiveNumber(3600),
+    default: '5',
+    convert: (s) => Math.round(s * 1000),
+    doc: 'How often the exporter writes snapshots of open windows (provisional points, overwritten when the window closes).',
+    commands: EXPORTING,
+  }),
+  exportBatch: setting({
+    env: 'CREMA_EXPORT_BATCH',
+    flag: 'export-batch',
+    schema: wholeNumber(1, 10_000),
+    default: '500',
+    doc: 'Most windows the exporter reads and writes in one step (each is up to 23 points).',
+    commands: EXPORTING,
+  }),
+});
+
+type Settings = typeof SETTINGS;
+export type SettingName = keyof Settings;
+
+/** The value of every setting, as the stages use it (converted: milliseconds, bytes, the catalog itself). */
+export type SettingValues = { readonly [K in SettingName]: ReturnType<Settings[K]['convert']> };
+
+/** The effective configuration of one command. */
+export interface Config extends SettingValues {
+  readonly command: Command;
+  /** Each setting's source; a setting the command does not read is always `default`. */
+  readonly sources: Readonly<Record<SettingName, SettingSource>>;
+}
+
+/** Names of the settings `command` reads. */
+export type SettingsOf<C extends Command> = { [K in SettingName]: C extends Settings[K]['commands'][number] ? K : never }[SettingName];
+
+/**
+ * The slice of the configuration one command's stage may read: only the settings the table says it
+ * uses, with their sources. A stage's wiring takes this, so reading any other setting does not compile.
+ */
+export type StageConfig<C extends Command> = Pick<SettingValues, SettingsOf<C>> & {
+  readonly sources: Readonly<Record<SettingsOf<C>, SettingSource>>;
+};
