@@ -55,6 +55,7 @@ export class Collector {
   private failure: unknown;
   private queueLength = 0;
   private checkedAt = 0;
+  private checks = 0;
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: CollectorOptions) {
@@ -91,6 +92,24 @@ export class Collector {
     return this.stopping.signal.aborted;
   }
 
+  /**
+   * What is left to do now: bytes of the followed files not yet pushed and acknowledged (a
+   * partial last line counts until its newline comes), pushes in flight, and how many times the
+   * paths were checked for rotation and truncation. Both 0, after a check, means every line of
+   * every file the collector knows is in the queue, once.
+   */
+  async backlog(): Promise<{ bytesBehind: number; pushesInFlight: number; checks: number }> {
+    let bytesBehind = 0;
+    for (const follower of this.followers) {
+      for (const tail of follower.tails()) {
+        // A drained rotated file may close while this looks at it: nothing is left in it.
+        const size = await tail.size().catch(() => tail.committed.offset);
+        bytesBehind += Math.max(0, size - tail.committed.offset);
+      }
+    }
+    return { bytesBehind, pushesInFlight: this.inFlight.length, checks: this.checks };
+  }
+
   private async run(): Promise<void> {
     try {
       await this.startFollowers();
@@ -111,7 +130,9 @@ export class Collector {
         await this.settle();
         if (this.failure !== undefined) continue;
         this.checkedAt = Date.now();
-        if ((await this.checkFiles()) || pushed) continue;
+        const changed = await this.checkFiles();
+        this.checks++;
+        if (changed || pushed) continue;
         await this.waitForChange();
       }
       await this.settle();

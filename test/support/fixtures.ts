@@ -1,29 +1,90 @@
-/** Per-test fixtures: a Redis key prefix of the test's own and a temporary directory, both cleaned up. */
+/**
+ * The per-test fixture: a Redis key prefix and a temporary directory of the test's own, and the
+ * stages it starts, all closed and cleaned after the test, stages first.
+ */
 import { afterEach, beforeEach } from 'vitest';
+import type { Collector, CollectorOptions } from '../../collector/collector.js';
+import type { Exporter, ExporterOptions } from '../../exporter/exporter.js';
+import type { Processor, ProcessorOptions } from '../../processor/processor.js';
+import type { WebServerOptions } from '../../web/web-server.js';
 import { tempDir } from './files.js';
+import type { InfluxServer } from './influx.js';
 import { type TestRedis, testRedis } from './redis.js';
+import { testCollector, testExporter, testProcessor } from './stages.js';
+import { type TestWeb, startTestWeb } from './web.js';
+
+interface Closable {
+  close(): Promise<void>;
+}
 
 export interface TestEnvironment {
   readonly redis: TestRedis;
   readonly dir: ReturnType<typeof tempDir>;
+  /** Starts a collector on the test's prefix. */
+  startCollector(files: string[], overrides?: Partial<CollectorOptions>): Collector;
+  /** Starts a processor on the test's prefix, with a random consumer name unless given one. */
+  startProcessor(overrides?: Partial<ProcessorOptions>): Processor;
+  /** Starts an exporter writing to `database` of a test InfluxDB. */
+  startExporter(influx: InfluxServer, database: string, overrides?: Partial<ExporterOptions>): Exporter;
+  /** A web server on a free loopback port; `redisUrl` overrides the test Redis (outage tests). */
+  startWeb(overrides?: Partial<WebServerOptions>, redisUrl?: string): Promise<TestWeb>;
+  /** Closes something this fixture started, now (to restart it, say); closing twice is harmless. */
+  stop(stage: Closable): Promise<void>;
+  /** Runs `cleanup` after the test, after the stages are closed and before Redis is cleaned. */
+  onCleanup(cleanup: () => unknown): void;
+}
+
+export interface EnvironmentOptions {
+  /** Redis to use instead of the run's shared one, read when each test starts (a private server). */
+  readonly redisUrl?: () => string;
 }
 
 /** Registers hooks that give each test of the file a fresh {@link TestEnvironment}. */
-export function useTestEnvironment(): TestEnvironment {
-  let current: TestEnvironment | undefined;
+export function useTestEnvironment(options: EnvironmentOptions = {}): TestEnvironment {
+  let current: { redis: TestRedis; dir: ReturnType<typeof tempDir> } | undefined;
+  let stages: Closable[] = [];
+  const cleanups: (() => unknown)[] = [];
   beforeEach(() => {
-    current = { redis: testRedis(), dir: tempDir() };
+    current = { redis: options.redisUrl ? testRedis(options.redisUrl()) : testRedis(), dir: tempDir() };
   });
   afterEach(async () => {
+    const closing = stages.splice(0);
+    await Promise.all(closing.map((stage) => stage.close()));
+    for (const cleanup of cleanups.splice(0)) await cleanup();
     await current?.redis.cleanup();
     current?.dir.remove();
+    current = undefined;
   });
+  const environment = (): NonNullable<typeof current> => {
+    if (!current) throw new Error('the test environment is used outside a test');
+    return current;
+  };
+  const started = <T extends Closable & { start(): Promise<void> }>(stage: T): T => {
+    stages.push(stage);
+    void stage.start();
+    return stage;
+  };
   return {
     get redis() {
-      return current!.redis;
+      return environment().redis;
     },
     get dir() {
-      return current!.dir;
+      return environment().dir;
+    },
+    startCollector: (files, overrides) => started(testCollector(environment().redis, files, overrides)),
+    startProcessor: (overrides) => started(testProcessor(environment().redis, overrides)),
+    startExporter: (influx, database, overrides) => started(testExporter(environment().redis, influx, database, overrides)),
+    async startWeb(overrides, redisUrl) {
+      const web = await startTestWeb(environment().redis, overrides, redisUrl);
+      stages.push(web);
+      return web;
+    },
+    async stop(stage) {
+      stages = stages.filter((s) => s !== stage);
+      await stage.close();
+    },
+    onCleanup(cleanup) {
+      cleanups.push(cleanup);
     },
   };
 }
