@@ -3,20 +3,19 @@
  * expands them, run against a real InfluxDB after a real pipeline run (collector, processor,
  * exporter): each returns the series it should, with exact values for each measurement.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { type WindowSnapshot, snapshotFromHash } from '../../core/window-snapshot.js';
 import { DASHBOARDS } from '../../grafana/dashboards/index.js';
 import type { InfluxQLDataquery } from '../../grafana/influxql.js';
 import { eventually } from '../support/eventually.js';
-import { LineWriter, tempDir } from '../support/files.js';
+import { LineWriter } from '../support/files.js';
+import { useTestEnvironment } from '../support/fixtures.js';
 import { expandQuery, panelInterval } from '../support/grafana-macros.js';
 import { type InfluxSeries, type InfluxServer, startInfluxDB } from '../support/influx.js';
 import { influxLines, redisLines } from '../support/influx-truth.js';
 import { expectedWindows, orderLines } from '../support/orders.js';
-import { type TestRedis, testRedis } from '../support/redis.js';
-import { testCollector, testExporter, testProcessor } from '../support/stages.js';
 
 const W = 10_000;
 const MINUTE = 60_000;
@@ -27,56 +26,49 @@ const DATASOURCE_MIN_INTERVAL = '10s';
 const MAX_DATA_POINTS = 1000;
 
 let influx: InfluxServer;
-let t: TestRedis;
+const env = useTestEnvironment({ scope: 'file' });
 let database: string;
 let windows: WindowSnapshot[];
 const firstStart = Math.floor((Date.now() - 60 * MINUTE) / MINUTE) * MINUTE;
 const range = { fromMs: firstStart, toMs: firstStart + WINDOWS * W - 1 };
-const dir = tempDir();
-const stages: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   influx = await startInfluxDB();
+  // After the exporter has closed.
+  env.onCleanup(() => influx.dispose());
   database = await influx.createDatabase();
-  t = testRedis();
   const lines = orderLines(5000, { seed: 21, firstStart, windowMs: W, windows: WINDOWS });
-  const file = dir.file('orders.jsonl');
+  const file = env.dir.file('orders.jsonl');
   new LineWriter(file).write(`${lines.join('\n')}\n`);
-  for (const stage of [testCollector(t, [file]), testProcessor(t), testExporter(t, influx, database)]) {
-    stages.push(stage);
-    void stage.start();
-  }
+  env.startCollector([file]);
+  env.startProcessor();
+  env.startExporter(influx, database);
   // Some orders are counted after their (past) window closed: late, and re-exported as revised.
   const expected = expectedWindows(lines, W);
   const counted = async () => {
-    const starts = await t.client.zrange(t.keys.windows, '0', '-1');
+    const starts = await env.redis.client.zrange(env.redis.keys.windows, '0', '-1');
     let orders = 0;
-    for (const start of starts) orders += Number((await t.client.hget(t.keys.window(Number(start)), 'orders')) ?? 0);
+    for (const start of starts) orders += Number((await env.redis.client.hget(env.redis.keys.window(Number(start)), 'orders')) ?? 0);
     return starts.length === expected.size && orders === lines.length;
   };
-  await eventually(async () => (await counted()) && (await t.client.zcard(t.keys.open)) === 0 && (await t.client.scard(t.keys.dirty)) === 0, {
+  await eventually(async () => (await counted()) && (await env.redis.client.zcard(env.redis.keys.open)) === 0 && (await env.redis.client.scard(env.redis.keys.dirty)) === 0, {
     timeoutMs: 30_000,
     message: 'pipeline did not count every order and close every window',
   });
-  await eventually(async () => JSON.stringify(await influxLines(influx, database)) === JSON.stringify(await redisLines(t.client, t.keys)), {
+  await eventually(async () => JSON.stringify(await influxLines(influx, database)) === JSON.stringify(await redisLines(env.redis.client, env.redis.keys)), {
     timeoutMs: 30_000,
     intervalMs: 200,
     message: 'InfluxDB does not hold what Redis holds',
   });
   windows = [];
-  for (const start of (await t.client.zrange(t.keys.windows, '0', '-1')).map(Number)) {
-    windows.push(snapshotFromHash(start, W, await t.client.hgetall(t.keys.window(start))));
+  for (const start of (await env.redis.client.zrange(env.redis.keys.windows, '0', '-1')).map(Number)) {
+    windows.push(snapshotFromHash(start, W, await env.redis.client.hgetall(env.redis.keys.window(start))));
   }
   // The pipeline counted what the lines say: the truth below is the input's.
   expect(windows.map((w) => [w.start, w.orders, w.drinks])).toEqual([...expected].sort(([a], [b]) => a - b).map(([start, e]) => [start, e.orders, e.drinks]));
 }, 90_000);
 
-afterAll(async () => {
-  await Promise.all(stages.map((s) => s.close()));
-  await t?.cleanup();
-  await influx?.dispose();
-  dir.remove();
-});
+
 
 /** Totals per bucket of `bucketMs` (bucket start → sum), over every minute of the range. */
 function perBucket(value: (w: WindowSnapshot) => number, bucketMs: number): [number, number][] {

@@ -3,18 +3,18 @@ import { closeServer, listen } from '../../core/http-server.js';
 import { type Server, createServer, request } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../core/metrics.js';
 import { windowStart } from '../../core/windows.js';
 import type { Exporter } from '../../exporter/exporter.js';
 import { InfluxWriter } from '../../exporter/influx-writer.js';
 import { eventually } from '../support/eventually.js';
-import { LineWriter, tempDir } from '../support/files.js';
+import { LineWriter } from '../support/files.js';
+import { useTestEnvironment } from '../support/fixtures.js';
+import { metricValue } from '../support/metrics.js';
 import { type InfluxServer, startPrivateInfluxDB } from '../support/influx.js';
 import { influxLines, redisLines } from '../support/influx-truth.js';
 import { orderLines } from '../support/orders.js';
-import { type TestRedis, testRedis } from '../support/redis.js';
-import { testCollector, testExporter, testProcessor } from '../support/stages.js';
 
 let influx: InfluxServer;
 beforeAll(async () => {
@@ -22,26 +22,11 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => influx.dispose());
 
-let t: TestRedis;
-let dir: ReturnType<typeof tempDir>;
+const env = useTestEnvironment();
 let database: string;
-const stages: { close(): Promise<void> }[] = [];
 beforeEach(async () => {
-  t = testRedis();
-  dir = tempDir();
   database = await influx.createDatabase();
 });
-afterEach(async () => {
-  await Promise.all(stages.splice(0).map((s) => s.close()));
-  await t.cleanup();
-  dir.remove();
-});
-
-function run<S extends { start(): Promise<void>; close(): Promise<void> }>(stage: S): S {
-  stages.push(stage);
-  void stage.start();
-  return stage;
-}
 
 /** A log that keeps its lines, to count state-change messages. */
 function recordingLog() {
@@ -59,7 +44,7 @@ async function expectInfluxMatchesRedis(timeoutMs = 20_000): Promise<void> {
   let last: { influx: string[]; redis: string[] } = { influx: [], redis: [] };
   await eventually(
     async () => {
-      last = { influx: await influxLines(influx, database), redis: await redisLines(t.client, t.keys) };
+      last = { influx: await influxLines(influx, database), redis: await redisLines(env.redis.client, env.redis.keys) };
       return last.redis.length > 0 && JSON.stringify(last.influx) === JSON.stringify(last.redis);
     },
     { timeoutMs, intervalMs: 200, message: () => `InfluxDB never matched Redis: ${last.influx.length} points in InfluxDB, ${last.redis.length} expected; first difference: ${last.redis.find((l) => !last.influx.includes(l)) ?? last.influx.find((l) => !last.redis.includes(l))}` },
@@ -70,29 +55,29 @@ const W = 10_000;
 
 describe('exporter', () => {
   it('writes every closed window once, with every dimension, and a revision overwrites it', async () => {
-    const file = dir.file('orders.jsonl');
+    const file = env.dir.file('orders.jsonl');
     const firstStart = windowStart(Date.now(), W) - 20 * W;
     const lines = orderLines(3000, { seed: 5, firstStart, windowMs: W, windows: 6 });
     const writer = new LineWriter(file);
     writer.write(`${lines.join('\n')}\n`);
-    run(testCollector(t, [file]));
-    run(testProcessor(t));
-    run(testExporter(t, influx, database));
+    env.startCollector([file]);
+    env.startProcessor();
+    env.startExporter(influx, database);
     await expectInfluxMatchesRedis();
     const windows = await influx.query(database, 'SELECT count("orders") AS n, sum("orders") AS orders FROM "windows"');
     expect(windows[0]!.values[0]!.slice(1)).toEqual([6, 3000]);
     // 6 windows × (1 + 9 coffees + 3 payment methods + 10 age grades)
     expect(await influxLines(influx, database)).toHaveLength(6 * 23);
-    const checkpoint = await t.client.get(t.keys.exportCheckpoint);
-    const events = await t.client.xrange(t.keys.changes, '-', '+');
+    const checkpoint = await env.redis.client.get(env.redis.keys.exportCheckpoint);
+    const events = await env.redis.client.xrange(env.redis.keys.changes, '-', '+');
     expect(checkpoint).toBe(events.at(-1)![0]);
 
     // Late orders for a closed window: counted in it, marked revised, re-exported in place.
     // (Earlier batches may already have been late: these windows lie in the past.)
-    const lateBefore = Number((await t.client.hget(t.keys.window(firstStart), 'late')) ?? 0);
+    const lateBefore = Number((await env.redis.client.hget(env.redis.keys.window(firstStart), 'late')) ?? 0);
     const late = orderLines(40, { seed: 6, firstStart, windowMs: W, windows: 1 });
     writer.write(`${late.join('\n')}\n`);
-    await eventually(async () => (await t.client.xlen(t.keys.changes)) > events.length, { message: 'no revision event' });
+    await eventually(async () => (await env.redis.client.xlen(env.redis.keys.changes)) > events.length, { message: 'no revision event' });
     await expectInfluxMatchesRedis();
     const revised = await influx.query(database, `SELECT "orders", "late", "final" FROM "windows" WHERE time = ${firstStart}ms`);
     expect(revised[0]!.values).toEqual([[firstStart, lines.filter((l) => JSON.parse(l).orderedAt < firstStart + W).length + 40, lateBefore + 40, true]]);
@@ -100,14 +85,14 @@ describe('exporter', () => {
   });
 
   it('writes open windows as provisional points, replaced by the final one', async () => {
-    const file = dir.file('orders.jsonl');
+    const file = env.dir.file('orders.jsonl');
     const writer = new LineWriter(file);
     const now = Date.now();
     const start = windowStart(now, 2000);
     writer.write(`${JSON.stringify({ customerAgeGrade: '1020', paymentMethod: 'Cash', orders: ['Espresso', 'Americano'], orderedAt: now })}\n`);
-    run(testCollector(t, [file]));
-    run(testProcessor(t, { windowMs: 2000, graceMs: 2000 }));
-    run(testExporter(t, influx, database, { provisionalMs: 100 }));
+    env.startCollector([file]);
+    env.startProcessor({ windowMs: 2000, graceMs: 2000 });
+    env.startExporter(influx, database, { provisionalMs: 100 });
     const row = async () => (await influx.query(database, `SELECT "orders", "drinks", "final" FROM "windows" WHERE time = ${start}ms`))[0]?.values[0];
     await eventually(async () => JSON.stringify(await row()) === JSON.stringify([start, 1, 2, false]), { message: 'no provisional point' });
     await eventually(async () => JSON.stringify(await row()) === JSON.stringify([start, 1, 2, true]), { timeoutMs: 10_000, message: 'provisional point not replaced by the final one' });
@@ -115,59 +100,60 @@ describe('exporter', () => {
   });
 
   it('holds its checkpoint while InfluxDB is down, logs once per state change, and loses nothing', async () => {
-    const file = dir.file('orders.jsonl');
+    const file = env.dir.file('orders.jsonl');
     const writer = new LineWriter(file);
     const firstStart = windowStart(Date.now(), 1000) - 600_000;
     const lines = orderLines(6000, { seed: 8, firstStart, windowMs: 1000, windows: 300 });
     const { log, count } = recordingLog();
-    run(testCollector(t, [file]));
-    run(testProcessor(t, { windowMs: 1000, graceMs: 1000 }));
-    const exporter: Exporter = run(testExporter(t, influx, database, { log, batchWindows: 20 }));
+    const metrics = createMetrics('test-host');
+    env.startCollector([file]);
+    env.startProcessor({ windowMs: 1000, graceMs: 1000 });
+    const exporter: Exporter = env.startExporter(influx, database, { log, metrics, batchWindows: 20 });
     writer.write(`${lines.slice(0, 2000).join('\n')}\n`);
-    await eventually(async () => (await t.client.get(t.keys.exportCheckpoint)) !== null, { message: 'nothing exported' });
+    await eventually(async () => (await env.redis.client.get(env.redis.keys.exportCheckpoint)) !== null, { message: 'nothing exported' });
 
     await influx.stop();
     writer.write(`${lines.slice(2000).join('\n')}\n`);
     await eventually(() => count('export failed') === 1, { message: 'the outage was not logged' });
-    const held = await t.client.get(t.keys.exportCheckpoint);
-    await new Promise((r) => setTimeout(r, 1500)); // several retries while down
-    expect(await t.client.get(t.keys.exportCheckpoint)).toBe(held);
+    const held = await env.redis.client.get(env.redis.keys.exportCheckpoint);
+    const failures = () => metricValue(metrics, 'coffee_errors_total', { stage: 'exporter' });
+    const failedBefore = await failures();
+    await eventually(async () => (await failures()) >= failedBefore + 3, { message: 'the exporter did not retry while InfluxDB was down' });
+    expect(await env.redis.client.get(env.redis.keys.exportCheckpoint)).toBe(held);
     expect(count('export failed')).toBe(1);
-    expect(await t.client.xlen(t.keys.changes)).toBeGreaterThan(0);
+    expect(await env.redis.client.xlen(env.redis.keys.changes)).toBeGreaterThan(0);
 
     await influx.start();
     await expectInfluxMatchesRedis(30_000);
     expect(count('exporting again')).toBe(1);
     expect(count('export failed')).toBe(1);
     const windows = await influx.query(database, 'SELECT count("orders") AS n, sum("orders") AS orders FROM "windows"');
-    expect(windows[0]!.values[0]!.slice(1)).toEqual([(await t.client.zcard(t.keys.windows)), 6000]);
+    expect(windows[0]!.values[0]!.slice(1)).toEqual([(await env.redis.client.zcard(env.redis.keys.windows)), 6000]);
     await exporter.close();
   });
 
   it('times out on a slow InfluxDB, retries, and loses nothing once it answers again', async () => {
     const slow = await slowProxy(new URL(influx.url));
     try {
-      const file = dir.file('orders.jsonl');
+      const file = env.dir.file('orders.jsonl');
       const lines = orderLines(500, { seed: 9, firstStart: windowStart(Date.now(), W) - 10 * W, windowMs: W, windows: 4 });
       const { log, count } = recordingLog();
       const metrics = createMetrics('test-host');
-      const metric = async (name: string, labels: Record<string, string> = {}) =>
-        (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
-      const exporter = testExporter(t, { ...influx, url: slow.url }, database, { log, metrics });
+      const metric = (name: string, labels: Record<string, string> = {}) => metricValue(metrics, name, labels);
       slow.delayMs = 5000; // longer than the writer's 2 s timeout
       new LineWriter(file).write(`${lines.join('\n')}\n`);
-      run(testCollector(t, [file]));
-      run(testProcessor(t));
-      run(exporter);
+      env.startCollector([file]);
+      env.startProcessor();
+      env.startExporter({ ...influx, url: slow.url }, database, { log, metrics });
       await eventually(() => count('export failed') === 1, { timeoutMs: 10_000, message: 'the timeout was not logged' });
-      expect(await t.client.get(t.keys.exportCheckpoint)).toBeNull();
+      expect(await env.redis.client.get(env.redis.keys.exportCheckpoint)).toBeNull();
       expect(await metric('coffee_errors_total', { stage: 'exporter', type: 'influx_timeout' })).toBeGreaterThan(0);
       expect(await metric('coffee_exporter_influx_up')).toBe(0);
 
       slow.delayMs = 0;
       // The timed-out writes may have landed anyway: only the exporter's recovery proves it caught up.
       await eventually(() => count('exporting again') === 1, { timeoutMs: 30_000, message: 'the exporter did not recover' });
-      await eventually(async () => (await t.client.get(t.keys.exportCheckpoint)) === (await t.client.xrevrange(t.keys.changes, '+', '-', 'COUNT', 1))[0]?.[0], {
+      await eventually(async () => (await env.redis.client.get(env.redis.keys.exportCheckpoint)) === (await env.redis.client.xrevrange(env.redis.keys.changes, '+', '-', 'COUNT', 1))[0]?.[0], {
         timeoutMs: 30_000,
         message: 'the checkpoint did not reach the end of the stream',
       });
@@ -183,17 +169,16 @@ describe('exporter', () => {
     const slow = await slowProxy(new URL(influx.url));
     try {
       slow.delayMs = 60_000;
-      const file = dir.file('orders.jsonl');
+      const file = env.dir.file('orders.jsonl');
       new LineWriter(file).write(`${orderLines(50, { seed: 10, firstStart: windowStart(Date.now(), W) - 5 * W, windowMs: W, windows: 2 }).join('\n')}\n`);
-      run(testCollector(t, [file]));
-      run(testProcessor(t));
-      const exporter = testExporter(t, { ...influx, url: slow.url }, database, { sink: new InfluxWriter({ url: slow.url, token: influx.token, org: '', bucket: `${database}/autogen`, timeoutMs: 60_000 }) });
-      void exporter.start();
+      env.startCollector([file]);
+      env.startProcessor();
+      const exporter = env.startExporter({ ...influx, url: slow.url }, database, { sink: new InfluxWriter({ url: slow.url, token: influx.token, org: '', bucket: `${database}/autogen`, timeoutMs: 60_000 }) });
       await eventually(() => slow.pending > 0, { message: 'no write reached InfluxDB' });
       const started = Date.now();
-      await exporter.close();
+      await env.stop(exporter);
       expect(Date.now() - started).toBeLessThan(5000);
-      expect(await t.client.get(t.keys.exportCheckpoint)).toBeNull();
+      expect(await env.redis.client.get(env.redis.keys.exportCheckpoint)).toBeNull();
     } finally {
       await slow.close();
     }

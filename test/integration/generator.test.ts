@@ -1,24 +1,20 @@
 /** The generator writes whole, valid lines at its rate, and follows a rotation of its file. */
 import { readFileSync, renameSync } from 'node:fs';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { createOrderValidator } from '../../core/order.js';
 import { Generator } from '../../generator/generator.js';
 import { eventually } from '../support/eventually.js';
-import { tempDir } from '../support/files.js';
+import { useTestEnvironment } from '../support/fixtures.js';
 import { silentLog } from '../support/stages.js';
 
-let dir: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  dir = tempDir();
-});
-afterEach(() => dir.remove());
+const env = useTestEnvironment();
 
 const options = (file: string) => ({ file, catalog: DEFAULT_CATALOG, rate: 400, count: 0, seed: 3, orderedAt: true, bulk: false, log: silentLog });
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
 
 it('appends valid orders at its rate until closed', async () => {
-  const file = dir.file('out/orders.jsonl');
+  const file = env.dir.file('out/orders.jsonl');
   const generator = new Generator(options(file));
   const started = Date.now();
   void generator.start();
@@ -33,13 +29,13 @@ it('appends valid orders at its rate until closed', async () => {
 });
 
 it('writes exactly --count orders in bulk mode', async () => {
-  const file = dir.file('bulk.jsonl');
+  const file = env.dir.file('bulk.jsonl');
   await new Generator({ ...options(file), bulk: true, count: 25_000 }).start();
   expect(lines(file)).toHaveLength(25_000);
 });
 
 it('reopens its path when the file is rotated away', async () => {
-  const file = dir.file('orders.jsonl');
+  const file = env.dir.file('orders.jsonl');
   const generator = new Generator(options(file));
   void generator.start();
   await eventually(() => generator.ordersWritten > 50, { message: 'nothing written' });

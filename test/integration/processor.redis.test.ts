@@ -1,5 +1,5 @@
 /** The processor against a real Redis: exact window counts, dead letters, late orders, recovery. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { EnvelopeFramer } from '../../core/envelope.js';
 import { LeaseLostError } from '../../core/errors.js';
@@ -7,51 +7,35 @@ import { createMetrics } from '../../core/metrics.js';
 import { Scripts } from '../../core/scripts.js';
 import { windowStart } from '../../core/windows.js';
 import type { WindowSnapshot } from '../../core/window-snapshot.js';
-import type { Processor } from '../../processor/processor.js';
 import { eventually } from '../support/eventually.js';
+import { useTestEnvironment } from '../support/fixtures.js';
+import { metricValue } from '../support/metrics.js';
 import { countsOnly, expectedHash, expectedWindows, orderLines } from '../support/orders.js';
-import { type TestRedis, testRedis } from '../support/redis.js';
-import { testProcessor } from '../support/stages.js';
 
 const W = 10_000;
-let t: TestRedis;
-const running: Processor[] = [];
-
-beforeEach(() => {
-  t = testRedis();
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.close()));
-  await t.cleanup();
-});
-
-function start(overrides: Parameters<typeof testProcessor>[1] = {}): Processor {
-  const processor = testProcessor(t, overrides);
-  running.push(processor);
-  void processor.start();
-  return processor;
-}
+const env = useTestEnvironment();
+const start: typeof env.startProcessor = (overrides) => env.startProcessor(overrides);
 
 /** Frames lines as the collector would and queues them. */
 async function enqueue(lines: readonly string[], ingestedAt = Date.now(), firstOffset = 0): Promise<void> {
   const framer = new EnvelopeFramer('test-host', '/orders.log', 'f.0');
   for (let i = 0; i < lines.length; i += 1000) {
     const chunk = lines.slice(i, i + 1000).map((line, j) => framer.frame(firstOffset + i + j, ingestedAt, line));
-    await t.client.rpush(t.keys.queue, ...chunk);
+    await env.redis.client.rpush(env.redis.keys.queue, ...chunk);
   }
 }
 
 async function drained(): Promise<void> {
-  await eventually(async () => (await t.client.llen(t.keys.queue)) === 0, { message: 'queue not drained' });
-  await eventually(async () => (await t.client.keys(`${t.prefix}processing:*`)).length === 0, { message: 'batch not committed' });
+  await eventually(async () => (await env.redis.client.llen(env.redis.keys.queue)) === 0, { message: 'queue not drained' });
+  await eventually(async () => (await env.redis.client.keys(`${env.redis.prefix}processing:*`)).length === 0, { message: 'batch not committed' });
 }
 
 async function expectWindowsToMatch(lines: readonly string[]): Promise<void> {
   const expected = expectedWindows(lines, W);
-  const starts = (await t.client.zrange(t.keys.windows, '0', '-1')).map(Number);
+  const starts = (await env.redis.client.zrange(env.redis.keys.windows, '0', '-1')).map(Number);
   expect(starts.sort()).toEqual([...expected.keys()].sort());
   for (const [start, window] of expected) {
-    expect(countsOnly(await t.client.hgetall(t.keys.window(start))), `window ${start}`).toEqual(expectedHash(window));
+    expect(countsOnly(await env.redis.client.hgetall(env.redis.keys.window(start))), `window ${start}`).toEqual(expectedHash(window));
   }
 }
 
@@ -63,16 +47,22 @@ describe('processor', () => {
     start();
     await drained();
     await expectWindowsToMatch(lines);
-    expect(await t.client.llen(t.keys.dead)).toBe(0);
+    expect(await env.redis.client.llen(env.redis.keys.dead)).toBe(0);
   });
 
-  it('two processors draining one queue count each order once', async () => {
+  it('two processors draining one queue count each order once, and both do work', async () => {
     const lines = orderLines(30_000, { seed: 2, firstStart: windowStart(Date.now(), W) - 3 * W, windows: 4, windowMs: W });
+    // Both run before the queue fills, so neither can drain it alone before the other starts.
+    const metrics = [createMetrics('test-host'), createMetrics('test-host')];
+    start({ batchSize: 250, metrics: metrics[0] });
+    start({ batchSize: 400, metrics: metrics[1] });
+    await eventually(async () => (await env.redis.client.scard(env.redis.keys.consumers)) === 2, { message: 'both processors did not take a lease' });
     await enqueue(lines);
-    start({ batchSize: 250 });
-    start({ batchSize: 400 });
     await drained();
     await expectWindowsToMatch(lines);
+    const counted = await Promise.all(metrics.map((m) => metricValue(m, 'coffee_processor_orders_total', { result: 'counted' })));
+    expect(counted[0]! + counted[1]!).toBe(lines.length);
+    expect(Math.min(...counted), `orders counted by each processor: ${counted}`).toBeGreaterThan(0);
   });
 
   it('dead-letters each bad line with a reason and keeps counting the good ones', async () => {
@@ -87,11 +77,11 @@ describe('processor', () => {
     ];
     const mixed = [...good.slice(0, 50), ...bad, ...good.slice(50)];
     await enqueue(mixed);
-    await t.client.rpush(t.keys.queue, 'not an envelope');
+    await env.redis.client.rpush(env.redis.keys.queue, 'not an envelope');
     start();
     await drained();
     await expectWindowsToMatch(good);
-    const dead = (await t.client.lrange(t.keys.dead, 0, -1)).map((d) => JSON.parse(d));
+    const dead = (await env.redis.client.lrange(env.redis.keys.dead, 0, -1)).map((d) => JSON.parse(d));
     expect(dead.map((d) => d.reason)).toEqual(['invalid_json', 'wrong_type', 'unknown_value', 'empty_orders', 'invalid_json', 'empty_line', 'invalid_envelope']);
     expect(dead[0]).toMatchObject({ id: 'f.0:50', source: '/orders.log', line: bad[0] });
     for (const d of dead) expect(d.message).toEqual(expect.any(String));
@@ -137,8 +127,8 @@ describe('processor', () => {
       (orderedAt) => `{"v":2,"host":"h","source":"s","id":"i","ingestedAt":${now}}\n{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"],"orderedAt":${orderedAt}}`,
     );
     await enqueue(good.slice(0, 1000));
-    for (const [, element] of hostile) await t.client.rpush(t.keys.queue, element);
-    await t.client.rpush(t.keys.queue, ...skewed);
+    for (const [, element] of hostile) await env.redis.client.rpush(env.redis.keys.queue, element);
+    await env.redis.client.rpush(env.redis.keys.queue, ...skewed);
     await enqueue(good.slice(1000), Date.now(), 1000);
 
     const metrics = createMetrics('test-host');
@@ -148,29 +138,29 @@ describe('processor', () => {
     const expected = expectedWindows([...good], W);
     const atNow = expected.get(nowWindow);
     // The skewed orders land in the window of their ingestion.
-    const starts = (await t.client.zrange(t.keys.windows, '0', '-1')).map(Number).sort();
+    const starts = (await env.redis.client.zrange(env.redis.keys.windows, '0', '-1')).map(Number).sort();
     expect(starts).toEqual([...new Set([...expected.keys(), nowWindow])].sort());
-    const counted = starts.reduce(async (sum, s) => (await sum) + Number(await t.client.hget(t.keys.window(s), 'orders')), Promise.resolve(0));
+    const counted = starts.reduce(async (sum, s) => (await sum) + Number(await env.redis.client.hget(env.redis.keys.window(s), 'orders')), Promise.resolve(0));
     expect(await counted).toBe(good.length + skewed.length);
     for (const [s, window] of expected) {
-      if (s !== nowWindow) expect(countsOnly(await t.client.hgetall(t.keys.window(s))), `window ${s}`).toEqual(expectedHash(window));
+      if (s !== nowWindow) expect(countsOnly(await env.redis.client.hgetall(env.redis.keys.window(s))), `window ${s}`).toEqual(expectedHash(window));
     }
-    expect(Number(await t.client.hget(t.keys.window(nowWindow), 'orders'))).toBe((atNow?.orders ?? 0) + skewed.length);
+    expect(Number(await env.redis.client.hget(env.redis.keys.window(nowWindow), 'orders'))).toBe((atNow?.orders ?? 0) + skewed.length);
 
-    const dead = (await t.client.lrange(t.keys.dead, 0, -1)).map((d) => JSON.parse(d) as { reason: string });
+    const dead = (await env.redis.client.lrange(env.redis.keys.dead, 0, -1)).map((d) => JSON.parse(d) as { reason: string });
     expect(dead.map((d) => d.reason)).toEqual(hostile.map(([reason]) => reason));
     // Every commit went through the first time: no failure, no retry, no lost lease.
     const errors = await metrics.registry.getSingleMetric('coffee_errors_total')?.get();
     expect(errors?.values.filter((v) => v.value > 0) ?? []).toEqual([]);
-    expect(await t.client.keys(`${t.prefix}window:*e*`)).toEqual([]);
-    expect(await t.client.keys(`${t.prefix}window:-*`)).toEqual([]);
+    expect(await env.redis.client.keys(`${env.redis.prefix}window:*e*`)).toEqual([]);
+    expect(await env.redis.client.keys(`${env.redis.prefix}window:-*`)).toEqual([]);
   });
 
   it('publishes changed windows, closes them, and re-publishes a closed window revised by a late order', async () => {
-    const subscriber: Redis = t.connect('subscriber');
+    const subscriber: Redis = env.redis.connect('subscriber');
     const messages: WindowSnapshot[] = [];
     await new Promise<void>((resolve) => subscriber.once('ready', resolve));
-    await subscriber.subscribe(t.keys.statsChannel);
+    await subscriber.subscribe(env.redis.keys.statsChannel);
     subscriber.on('message', (_channel, message: string) => messages.push(JSON.parse(message)));
 
     const now = Date.now();
@@ -185,8 +175,8 @@ describe('processor', () => {
 
     await enqueue(orderLines(3, { seed: 5, firstStart: start0, windows: 1, windowMs: W }), now, 100);
     await eventually(() => messages.some((m) => m.start === start0 && m.late === 3), { message: 'revision not published' });
-    expect(await t.client.hgetall(t.keys.window(start0))).toMatchObject({ orders: '13', late: '3', final: '1' });
-    const kinds = (await t.client.xrange(t.keys.changes, '-', '+')).map(([, f]) => f[3]);
+    expect(await env.redis.client.hgetall(env.redis.keys.window(start0))).toMatchObject({ orders: '13', late: '3', final: '1' });
+    const kinds = (await env.redis.client.xrange(env.redis.keys.changes, '-', '+')).map(([, f]) => f[3]);
     expect(kinds).toEqual(['final', 'revised']);
   });
 
@@ -194,21 +184,21 @@ describe('processor', () => {
     const lines = orderLines(500, { seed: 6, firstStart: windowStart(Date.now(), W), windows: 1, windowMs: W });
     await enqueue(lines);
     // A processor claims 200 envelopes and dies before committing.
-    const dead = new Scripts(await t.connected('dead-processor'), t.keys);
+    const dead = new Scripts(await env.redis.connected('dead-processor'), env.redis.keys);
     const hold = { consumer: 'dead', token: 'tok', leaseMs: 1500 };
     await dead.acquireLease(hold);
     expect(await dead.claimBatch(hold, 'next', 200)).toHaveLength(200);
     start({ leaseMs: 2000 });
-    await eventually(async () => (await t.client.exists(t.keys.processing('dead'))) === 0, { timeoutMs: 10_000, message: 'dead batch not recovered' });
+    await eventually(async () => (await env.redis.client.exists(env.redis.keys.processing('dead'))) === 0, { timeoutMs: 10_000, message: 'dead batch not recovered' });
     await drained();
     await expectWindowsToMatch(lines);
-    expect(await t.client.smembers(t.keys.consumers)).not.toContain('dead');
+    expect(await env.redis.client.smembers(env.redis.keys.consumers)).not.toContain('dead');
   });
 
   it('takes its own unfinished batch back at once when restarted under the same name', async () => {
     const lines = orderLines(300, { seed: 7, firstStart: windowStart(Date.now(), W), windows: 1, windowMs: W });
     await enqueue(lines);
-    const crashed = new Scripts(await t.connected('crashed'), t.keys);
+    const crashed = new Scripts(await env.redis.connected('crashed'), env.redis.keys);
     const old = { consumer: 'p1', token: 'old', leaseMs: 60_000 };
     await crashed.acquireLease(old);
     await crashed.claimBatch(old, 'next', 120);
@@ -222,9 +212,9 @@ describe('processor', () => {
 
   it('releases its lease on close', async () => {
     const processor = start({ consumer: 'p2' });
-    await eventually(async () => (await t.client.exists(t.keys.lease('p2'))) === 1, { message: 'no lease taken' });
+    await eventually(async () => (await env.redis.client.exists(env.redis.keys.lease('p2'))) === 1, { message: 'no lease taken' });
     await processor.close();
-    expect(await t.client.exists(t.keys.lease('p2'))).toBe(0);
-    expect(await t.client.smembers(t.keys.consumers)).toEqual([]);
+    expect(await env.redis.client.exists(env.redis.keys.lease('p2'))).toBe(0);
+    expect(await env.redis.client.smembers(env.redis.keys.consumers)).toEqual([]);
   });
 });

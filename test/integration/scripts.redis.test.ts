@@ -1,25 +1,23 @@
 /** The Lua scripts' promises, one by one, through the typed layer, against a real Redis. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { EnvelopeBatch } from '../../collector/envelope-batch.js';
 import { ClaimLostError, LeaseLostError, OffsetConflictError } from '../../core/errors.js';
 import { type BatchCommit, type LeaseHold, ScriptArgumentError, Scripts } from '../../core/scripts.js';
-import { type TestRedis, testRedis } from '../support/redis.js';
+import { useTestEnvironment } from '../support/fixtures.js';
 
 const W = 10_000;
 const RULES = { windowMs: W, graceMs: W, retentionMs: 86_400_000 };
 const p1: LeaseHold = { consumer: 'p1', token: 'tok1', leaseMs: 10_000 };
 
-let t: TestRedis;
+const env = useTestEnvironment();
 let scripts: Scripts;
 /** The same scripts without the client's checks: what a buggy or hostile caller could send. */
 let unchecked: Scripts;
 beforeEach(async () => {
-  t = testRedis();
-  const redis = await t.connected();
-  scripts = new Scripts(redis, t.keys);
-  unchecked = new Scripts(redis, t.keys, { clientChecks: false });
+  const redis = await env.redis.connected();
+  scripts = new Scripts(redis, env.redis.keys);
+  unchecked = new Scripts(redis, env.redis.keys, { clientChecks: false });
 });
-afterEach(() => t.cleanup());
 
 const bytes = (...items: string[]) => items.map((i) => Buffer.from(i));
 
@@ -34,9 +32,9 @@ function commit(envelopes: Buffer[], windows: [number, number, Record<string, nu
 
 /** Every key of the test's prefix with its serialized value: equal snapshots mean nothing was written. */
 async function snapshot(): Promise<Record<string, string>> {
-  const keys = (await t.client.keys(`${t.prefix}*`)).sort();
+  const keys = (await env.redis.client.keys(`${env.redis.prefix}*`)).sort();
   const out: Record<string, string> = {};
-  for (const key of keys) out[key] = ((await t.client.dumpBuffer(key)) ?? Buffer.alloc(0)).toString('hex');
+  for (const key of keys) out[key] = ((await env.redis.client.dumpBuffer(key)) ?? Buffer.alloc(0)).toString('hex');
   return out;
 }
 
@@ -53,8 +51,8 @@ describe('push-batch', () => {
     await expect(replay).rejects.toBeInstanceOf(OffsetConflictError);
     await expect(replay).rejects.toMatchObject({ actual: '0:20' });
     expect(await scripts.pushBatch({ fileKey: 'f1', expected: '0:20', next: '1:0', packed: new EnvelopeBatch(8).packed() })).toBe(2);
-    expect(await t.client.lrangeBuffer(t.keys.queue, 0, -1)).toEqual([Buffer.from('a\n1'), Buffer.from([0xff, 0x00])]);
-    expect(await t.client.hget(t.keys.offsets, 'f1')).toBe('1:0');
+    expect(await env.redis.client.lrangeBuffer(env.redis.keys.queue, 0, -1)).toEqual([Buffer.from('a\n1'), Buffer.from([0xff, 0x00])]);
+    expect(await env.redis.client.hget(env.redis.keys.offsets, 'f1')).toBe('1:0');
   });
 });
 
@@ -62,7 +60,7 @@ describe('claim, commit and recovery', () => {
   const start = Math.floor(Date.now() / W) * W;
 
   it('commits a claimed batch once, fenced by the lease token', async () => {
-    await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3', 'e4', 'e5');
+    await env.redis.client.rpush(env.redis.keys.queue, 'e1', 'e2', 'e3', 'e4', 'e5');
     expect(await scripts.acquireLease(p1)).toBe(0);
     expect(await scripts.claimBatch(p1, 'next', 2)).toEqual(bytes('e1', 'e2'));
     // A prefetched claim appends the next batch behind the one not yet committed.
@@ -74,20 +72,20 @@ describe('claim, commit and recovery', () => {
     await expect(scripts.claimBatch(stale, 'next', 2)).rejects.toBeInstanceOf(LeaseLostError);
     await expect(scripts.commitBatch(stale, commit(bytes('e1', 'e2'), [[start, 2, { orders: 2 }]]), RULES)).rejects.toBeInstanceOf(LeaseLostError);
     expect(await scripts.commitBatch(p1, commit(bytes('e1', 'e2'), [[start, 1, { orders: 1, drinks: 5 }]], ['{"reason":"x"}']), RULES)).toEqual({ late: 0 });
-    expect(await t.client.hgetall(t.keys.window(start))).toEqual({ orders: '1', drinks: '5' });
+    expect(await env.redis.client.hgetall(env.redis.keys.window(start))).toEqual({ orders: '1', drinks: '5' });
     // The commit removed exactly its batch, the first two envelopes.
-    expect(await t.client.lrange(t.keys.processing('p1'), 0, -1)).toEqual(['e3', 'e4']);
-    expect(await t.client.lrange(t.keys.dead, 0, -1)).toEqual(['{"reason":"x"}']);
-    expect(await t.client.zrange(t.keys.open, '0', '-1')).toEqual([String(start)]);
-    expect(await t.client.zrange(t.keys.windows, '0', '-1')).toEqual([String(start)]);
+    expect(await env.redis.client.lrange(env.redis.keys.processing('p1'), 0, -1)).toEqual(['e3', 'e4']);
+    expect(await env.redis.client.lrange(env.redis.keys.dead, 0, -1)).toEqual(['{"reason":"x"}']);
+    expect(await env.redis.client.zrange(env.redis.keys.open, '0', '-1')).toEqual([String(start)]);
+    expect(await env.redis.client.zrange(env.redis.keys.windows, '0', '-1')).toEqual([String(start)]);
     // A window expires a retention after its end.
-    const ttl = await t.client.pttl(t.keys.window(start));
+    const ttl = await env.redis.client.pttl(env.redis.keys.window(start));
     expect(ttl).toBeGreaterThan(86_400_000 - 60_000);
     expect(ttl).toBeLessThanOrEqual(86_400_000 + W);
   });
 
   it('writes nothing when the processing list does not start with the batch being committed', async () => {
-    await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3');
+    await env.redis.client.rpush(env.redis.keys.queue, 'e1', 'e2', 'e3');
     await scripts.acquireLease(p1);
     await scripts.claimBatch(p1, 'next', 2);
     const before = await snapshot();
@@ -97,31 +95,31 @@ describe('claim, commit and recovery', () => {
       await expect(attempt, envelopes.join(',')).rejects.toBeInstanceOf(ClaimLostError);
     }
     // After a failover that lost the claim, the list is empty.
-    await t.client.del(t.keys.processing('p1'));
+    await env.redis.client.del(env.redis.keys.processing('p1'));
     await expect(scripts.commitBatch(p1, commit(bytes('e1', 'e2'), [[start, 1, { orders: 1 }]]), RULES)).rejects.toBeInstanceOf(ClaimLostError);
-    const { [t.keys.processing('p1')]: _, ...rest } = before;
+    const { [env.redis.keys.processing('p1')]: _, ...rest } = before;
     expect(await snapshot()).toEqual(rest);
   });
 
   it('compares claimed envelopes byte for byte, binary ones too', async () => {
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x0a, 0xc3]);
-    await t.client.rpush(t.keys.queue, binary, Buffer.from('e2'));
+    await env.redis.client.rpush(env.redis.keys.queue, binary, Buffer.from('e2'));
     await scripts.acquireLease(p1);
     const claimed = await scripts.claimBatch(p1, 'next', 2);
     expect(claimed[0]).toEqual(binary);
     expect(await scripts.commitBatch(p1, commit(claimed, [], ['{"reason":"invalid_envelope"}', '{"reason":"invalid_envelope"}']), RULES)).toEqual({ late: 0 });
-    expect(await t.client.llen(t.keys.processing('p1'))).toBe(0);
+    expect(await env.redis.client.llen(env.redis.keys.processing('p1'))).toBe(0);
   });
 
   it('puts an expired consumer’s batch back at the head of the queue, in order', async () => {
-    await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3', 'e4');
+    await env.redis.client.rpush(env.redis.keys.queue, 'e1', 'e2', 'e3', 'e4');
     await scripts.acquireLease(p1);
     await scripts.claimBatch(p1, 'next', 2);
     expect(await scripts.recoverConsumers()).toEqual({ consumers: 0, envelopes: 0 });
-    await t.client.del(t.keys.lease('p1')); // the lease expires
+    await env.redis.client.del(env.redis.keys.lease('p1')); // the lease expires
     expect(await scripts.recoverConsumers()).toEqual({ consumers: 1, envelopes: 2 });
-    expect(await t.client.lrange(t.keys.queue, 0, -1)).toEqual(['e1', 'e2', 'e3', 'e4']);
-    expect(await t.client.smembers(t.keys.consumers)).toEqual([]);
+    expect(await env.redis.client.lrange(env.redis.keys.queue, 0, -1)).toEqual(['e1', 'e2', 'e3', 'e4']);
+    expect(await env.redis.client.smembers(env.redis.keys.consumers)).toEqual([]);
     // The old holder cannot commit what it claimed.
     await expect(scripts.commitBatch(p1, commit(bytes('e1', 'e2'), [[start, 1, { orders: 1 }]]), RULES)).rejects.toBeInstanceOf(LeaseLostError);
   });
@@ -131,8 +129,8 @@ describe('claim, commit and recovery', () => {
     await scripts.renewLease(p1);
     await expect(scripts.renewLease({ ...p1, token: 'old' })).rejects.toBeInstanceOf(LeaseLostError);
     expect(await scripts.releaseLease(p1)).toBe(0);
-    expect(await t.client.exists(t.keys.lease('p1'))).toBe(0);
-    expect(await t.client.smembers(t.keys.consumers)).toEqual([]);
+    expect(await env.redis.client.exists(env.redis.keys.lease('p1'))).toBe(0);
+    expect(await env.redis.client.smembers(env.redis.keys.consumers)).toEqual([]);
     await expect(scripts.releaseLease(p1)).rejects.toBeInstanceOf(LeaseLostError);
   });
 });
@@ -143,7 +141,7 @@ describe('tick', () => {
   /** Claims `n` fresh envelopes and commits `orders` of them into `start`. */
   async function countInto(start: number, orders: number): Promise<{ late: number }> {
     const envelopes = Array.from({ length: orders }, (_, i) => `e-${start}-${Math.random()}-${i}`);
-    await t.client.rpush(t.keys.queue, ...envelopes);
+    await env.redis.client.rpush(env.redis.keys.queue, ...envelopes);
     const claimed = await scripts.claimBatch(p1, 'next', orders);
     return scripts.commitBatch(p1, commit(claimed, [[start, orders, { orders }]]), RULES);
   }
@@ -155,9 +153,9 @@ describe('tick', () => {
     const rules = { ...RULES, graceMs: 3_000 };
     const closesAt = start + W + rules.graceMs;
     expect((await scripts.tick(closesAt - 1, rules)).closed).toBe(0);
-    expect(await t.client.hget(t.keys.window(start), 'final')).toBeNull();
+    expect(await env.redis.client.hget(env.redis.keys.window(start), 'final')).toBeNull();
     expect((await scripts.tick(closesAt, rules)).closed).toBe(1);
-    expect(await t.client.hget(t.keys.window(start), 'final')).toBe('1');
+    expect(await env.redis.client.hget(env.redis.keys.window(start), 'final')).toBe('1');
   });
 
   it('closes due windows, publishes changes once, and counts late orders into a closed window as revisions', async () => {
@@ -170,15 +168,15 @@ describe('tick', () => {
     const first = await scripts.tick(now, RULES);
     expect(first.closed).toBe(1);
     expect(first.changed.map((c) => c.start).sort()).toEqual([oldStart, openStart]);
-    expect(await t.client.hget(t.keys.window(oldStart), 'final')).toBe('1');
-    expect(await t.client.hget(t.keys.window(openStart), 'final')).toBeNull();
+    expect(await env.redis.client.hget(env.redis.keys.window(oldStart), 'final')).toBe('1');
+    expect(await env.redis.client.hget(env.redis.keys.window(openStart), 'final')).toBeNull();
     expect(await scripts.tick(now, RULES)).toEqual({ closed: 0, changed: [] });
 
     expect(await countInto(oldStart, 2)).toEqual({ late: 2 });
-    expect(await t.client.hgetall(t.keys.window(oldStart))).toEqual({ orders: '5', final: '1', late: '2' });
-    expect(await t.client.zrange(t.keys.open, '0', '-1')).toEqual([String(openStart)]);
+    expect(await env.redis.client.hgetall(env.redis.keys.window(oldStart))).toEqual({ orders: '5', final: '1', late: '2' });
+    expect(await env.redis.client.zrange(env.redis.keys.open, '0', '-1')).toEqual([String(openStart)]);
     expect(await scripts.tick(now, RULES)).toEqual({ closed: 0, changed: [{ start: oldStart, fields: ['orders', '5', 'final', '1', 'late', '2'] }] });
-    const events = await t.client.xrange(t.keys.changes, '-', '+');
+    const events = await env.redis.client.xrange(env.redis.keys.changes, '-', '+');
     expect(events.map(([, fields]) => fields)).toEqual([
       ['start', String(oldStart), 'kind', 'final'],
       ['start', String(oldStart), 'kind', 'revised'],
@@ -219,8 +217,8 @@ describe('every script checks its arguments before its first write', () => {
   ];
 
   it.each(hostile)('refuses %s and writes nothing, in the script and in the client', async (_, call) => {
-    await t.client.rpush(t.keys.queue, 'e1', 'e2', 'e3');
-    await t.client.hset(t.keys.offsets, 'f1', '0:0');
+    await env.redis.client.rpush(env.redis.keys.queue, 'e1', 'e2', 'e3');
+    await env.redis.client.hset(env.redis.keys.offsets, 'f1', '0:0');
     await scripts.acquireLease(p1);
     await scripts.claimBatch(p1, 'next', 2);
     const before = await snapshot();

@@ -1,23 +1,18 @@
 /** `GET /api/stream`: one subscription relayed to every client, resume, slow clients. */
 import { connect } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { HelloEvent, WindowSnapshot } from '../../web/api-types.js';
 import { eventually } from '../support/eventually.js';
-import { type TestRedis, testRedis } from '../support/redis.js';
+import { useTestEnvironment } from '../support/fixtures.js';
 import { SseTestClient } from '../support/sse.js';
-import { type TestWeb, startTestWeb } from '../support/web.js';
+import type { TestWeb } from '../support/web.js';
 
 const W = 10_000;
-let t: TestRedis;
+const env = useTestEnvironment();
 let web: TestWeb;
 const clients: SseTestClient[] = [];
-beforeEach(() => {
-  t = testRedis();
-});
-afterEach(async () => {
+afterEach(() => {
   for (const c of clients.splice(0)) c.close();
-  await web?.close();
-  await t.cleanup();
 });
 
 function snapshot(start: number, orders: number, padding = 0): WindowSnapshot {
@@ -42,28 +37,28 @@ const orders = (client: SseTestClient) => client.named('window').map((e) => (JSO
 
 describe('GET /api/stream', () => {
   it('relays every published window to every client, in order, over one subscription', async () => {
-    web = await startTestWeb(t);
+    web = await env.startWeb();
     const many = Array.from({ length: 5 }, () => open());
     for (const c of many) expect((await hello(c)).resumed).toBe(false);
     const start = Math.floor(Date.now() / W) * W + 100 * W;
     const count = 300;
-    for (let i = 1; i <= count; i++) await t.client.publish(t.keys.statsChannel, JSON.stringify(snapshot(start, i)));
+    for (let i = 1; i <= count; i++) await env.redis.client.publish(env.redis.keys.statsChannel, JSON.stringify(snapshot(start, i)));
     for (const c of many) {
       await c.waitFor((x) => x.named('window').length >= count, 'not every window arrived');
       expect(orders(c)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
       const seqs = c.named('window').map((e) => Number(e.id!.split('.')[1]));
       expect(seqs.every((s, i) => i === 0 || s === seqs[i - 1]! + 1)).toBe(true);
     }
-    const subscribers = (await t.client.call('PUBSUB', 'NUMSUB', t.keys.statsChannel)) as [string, number];
+    const subscribers = (await env.redis.client.call('PUBSUB', 'NUMSUB', env.redis.keys.statsChannel)) as [string, number];
     expect(subscribers[1]).toBe(1);
     expect(await web.metrics.registry.getSingleMetricAsString('coffee_web_stream_clients')).toMatch(/coffee_web_stream_clients\{host="test-host"\} 5/);
   });
 
   it('sends the current window first to a new client', async () => {
-    web = await startTestWeb(t);
+    web = await env.startWeb();
     const start = Math.floor(Date.now() / W) * W;
-    await t.client.hset(t.keys.window(start), { orders: '7', drinks: '9', 'age:1020': '7', 'payment:Debit': '7', 'coffee:Americano': '9' });
-    await t.client.zadd(t.keys.windows, start, String(start));
+    await env.redis.client.hset(env.redis.keys.window(start), { orders: '7', drinks: '9', 'age:1020': '7', 'payment:Debit': '7', 'coffee:Americano': '9' });
+    await env.redis.client.zadd(env.redis.keys.windows, start, String(start));
     const client = open();
     await client.waitFor((c) => c.named('window').length > 0, 'no snapshot on connect');
     expect(client.events.map((e) => e.event).slice(0, 2)).toEqual(['hello', 'window']);
@@ -71,15 +66,15 @@ describe('GET /api/stream', () => {
   });
 
   it('resumes from Last-Event-ID with exactly the missed windows, and tells a client it cannot resume to refetch', async () => {
-    web = await startTestWeb(t);
+    web = await env.startWeb();
     const start = Math.floor(Date.now() / W) * W + 100 * W;
     const first = open();
     await hello(first);
-    for (let i = 1; i <= 5; i++) await t.client.publish(t.keys.statsChannel, JSON.stringify(snapshot(start, i)));
+    for (let i = 1; i <= 5; i++) await env.redis.client.publish(env.redis.keys.statsChannel, JSON.stringify(snapshot(start, i)));
     await first.waitFor((c) => c.named('window').length === 5, 'first five windows');
     const lastId = first.named('window')[4]!.id!;
     first.close();
-    for (let i = 6; i <= 9; i++) await t.client.publish(t.keys.statsChannel, JSON.stringify(snapshot(start, i)));
+    for (let i = 6; i <= 9; i++) await env.redis.client.publish(env.redis.keys.statsChannel, JSON.stringify(snapshot(start, i)));
     await eventually(async () => Number(/coffee_web_stream_messages_total\{[^}]*\} (\d+)/.exec(await web.metrics.registry.metrics())?.[1]) === 9, { message: 'server did not relay 9 windows' });
 
     const resumed = open('/api/stream', { 'last-event-id': lastId });
@@ -95,13 +90,13 @@ describe('GET /api/stream', () => {
   });
 
   it('sends heartbeats', async () => {
-    web = await startTestWeb(t, { heartbeatMs: 50 });
+    web = await env.startWeb({ heartbeatMs: 50 });
     const client = open();
     await client.waitFor((c) => c.comments >= 3, 'no heartbeats');
   });
 
   it('turns clients away beyond the limit', async () => {
-    web = await startTestWeb(t, { streamMaxClients: 2 });
+    web = await env.startWeb({ streamMaxClients: 2 });
     await hello(open());
     await hello(open());
     const third = open();
@@ -110,7 +105,7 @@ describe('GET /api/stream', () => {
   });
 
   it('drops a stalled client without delaying the others', async () => {
-    web = await startTestWeb(t, { streamBufferBytes: 512 * 1024 });
+    web = await env.startWeb({ streamBufferBytes: 512 * 1024 });
     const fast = Array.from({ length: 3 }, () => open());
     for (const c of fast) await hello(c);
     // A client that sends its request and never reads: its kernel buffers fill, then the server's.
@@ -126,7 +121,7 @@ describe('GET /api/stream', () => {
     for (let i = 1; i <= count; i++) {
       publishedAt.push(performance.now());
       // ~40 KB each: 24 MB in all, more than loopback socket buffers hold.
-      await t.client.publish(t.keys.statsChannel, JSON.stringify(snapshot(start, i, 2000)));
+      await env.redis.client.publish(env.redis.keys.statsChannel, JSON.stringify(snapshot(start, i, 2000)));
       if (i % 5 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     }
     for (const c of fast) {

@@ -2,7 +2,7 @@
  * The per-test fixture: a Redis key prefix and a temporary directory of the test's own, and the
  * stages it starts, all closed and cleaned after the test, stages first.
  */
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { Collector, CollectorOptions } from '../../collector/collector.js';
 import type { Exporter, ExporterOptions } from '../../exporter/exporter.js';
 import type { Processor, ProcessorOptions } from '../../processor/processor.js';
@@ -37,17 +37,23 @@ export interface TestEnvironment {
 export interface EnvironmentOptions {
   /** Redis to use instead of the run's shared one, read when each test starts (a private server). */
   readonly redisUrl?: () => string;
+  /**
+   * `test` (default): a fresh environment for each test. `file`: one for all the tests of the
+   * file, for suites that build one state and check it many ways.
+   */
+  readonly scope?: 'test' | 'file';
 }
 
-/** Registers hooks that give each test of the file a fresh {@link TestEnvironment}. */
+/** Registers hooks that give each test of the file (or the file as a whole) a fresh {@link TestEnvironment}. */
 export function useTestEnvironment(options: EnvironmentOptions = {}): TestEnvironment {
   let current: { redis: TestRedis; dir: ReturnType<typeof tempDir> } | undefined;
   let stages: Closable[] = [];
   const cleanups: (() => unknown)[] = [];
-  beforeEach(() => {
+  const [setUp, tearDown] = options.scope === 'file' ? [beforeAll, afterAll] : [beforeEach, afterEach];
+  setUp(() => {
     current = { redis: options.redisUrl ? testRedis(options.redisUrl()) : testRedis(), dir: tempDir() };
   });
-  afterEach(async () => {
+  tearDown(async () => {
     const closing = stages.splice(0);
     await Promise.all(closing.map((stage) => stage.close()));
     for (const cleanup of cleanups.splice(0)) await cleanup();
