@@ -18,6 +18,7 @@ export function createCollector(config: Config, log: Logger, metrics: Metrics) {
     batchLines: config.collectBatch,
     queueMax: config.queueMax,
     pollMs: config.pollMs,
+    retentionMs: config.retentionMs,
     log,
     metrics,
   });

@@ -239,8 +239,8 @@ export const SETTINGS = {
     kind: 'string',
     schema: positiveNumber(3650),
     default: '7',
-    doc: 'How long window counts are kept in Redis.',
-    commands: PROCESSING,
+    doc: 'How long window counts are kept in Redis, and how long the collector keeps the read position of a file that is gone.',
+    commands: ['collect', ...PROCESSING],
   }),
   maxClockSkewSeconds: spec({
     env: 'CREMA_MAX_CLOCK_SKEW_SECONDS',
