@@ -329,8 +329,8 @@ export const SETTINGS = {
     flag: 'ordered-at',
     kind: 'boolean',
     schema: booleanText,
-    default: 'false',
-    doc: 'Whether generated orders carry their own `orderedAt` timestamp.',
+    default: 'true',
+    doc: 'Whether generated orders carry their own `orderedAt` timestamp, so that a stalled pipeline counts them late in their own windows; `--no-ordered-at` leaves it out (orders then count when collected).',
     commands: GENERATING,
   }),
   bulk: spec({
@@ -605,7 +605,8 @@ export function loadConfig(
 
   let flags: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
-    flags = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+    // allowNegative: every boolean flag has its `--no-` form (`--no-ordered-at`).
+    flags = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true }).values;
   } catch (error) {
     throw new ConfigError([`crema ${command}: ${(error as Error).message}`]);
   }
