@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { createCollector } from '../collector/main.js';
 import { createExporter } from '../exporter/main.js';
 import { COMMANDS, type Command, type Config, describeConfig, loadConfig, settingsMarkdown, wantsMarkdown } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, ListenError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
 import { type Stage, runStages } from '../core/stage.js';
@@ -53,7 +53,14 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${wantsMarkdown(rest) ? settingsMarkdown() : describeConfig(config)}\n`);
     return;
   }
-  await run(config);
+  try {
+    await run(config);
+  } catch (error) {
+    // A port in use is the user's to change, like a bad setting: one line, exit code 2.
+    if (!(error instanceof ListenError)) throw error;
+    process.stderr.write(`crema ${command}: ${error.message}\n`);
+    process.exitCode = 2;
+  }
 }
 
 const STAGE_NAMES: Record<Command, string> = {
