@@ -484,6 +484,29 @@ export const SETTINGS = {
     doc: 'Most windows the exporter reads and writes in one step (each is up to 23 points).',
     commands: EXPORTING,
   }),
+  rotateMb: spec({
+    env: 'CREMA_ROTATE_MB',
+    flag: 'rotate-mb',
+    kind: 'string',
+    schema: z
+      .string()
+      .trim()
+      .regex(/^\d+(\.\d+)?$/, 'must be a number')
+      .transform(Number)
+      .pipe(z.number().max(1_000_000, 'must be at most 1000000')),
+    default: '64',
+    doc: 'Size (MiB) past which the generator renames its file to `<file>.1` (older ones to `.2`, `.3`, …) and starts a new one; 0 never rotates. `--bulk` never rotates.',
+    commands: GENERATING,
+  }),
+  rotateKeep: spec({
+    env: 'CREMA_ROTATE_KEEP',
+    flag: 'rotate-keep',
+    kind: 'string',
+    schema: wholeNumber(1, 10_000),
+    default: '3',
+    doc: 'Rotated files the generator keeps; it deletes older ones. The collector must read a file before it is deleted: keep enough to cover the collector’s downtime.',
+    commands: GENERATING,
+  }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -546,6 +569,10 @@ export interface Config {
   readonly influx: InfluxSettings | undefined;
   readonly provisionalMs: number;
   readonly exportBatch: number;
+  /** Size (MiB) past which the generator rotates its file; 0 never. */
+  readonly rotateMb: number;
+  /** Rotated files the generator keeps. */
+  readonly rotateKeep: number;
   /** Each setting's source, for `crema config`. */
   readonly sources: Readonly<Record<SettingName, SettingSource>>;
 }
@@ -696,6 +723,8 @@ export function loadConfig(
           },
     provisionalMs: Math.round(v.provisionalSeconds * 1000),
     exportBatch: v.exportBatch,
+    rotateMb: v.rotateMb,
+    rotateKeep: v.rotateKeep,
     sources,
   };
 }

@@ -14,6 +14,8 @@ export function createGenerator(config: Config, log: Logger, metrics: Metrics): 
     seed: config.seed ?? randomInt(2 ** 32),
     orderedAt: config.orderedAt,
     bulk: config.bulk,
+    rotateBytes: Math.round(config.rotateMb * 1024 * 1024),
+    rotateKeep: config.rotateKeep,
     log,
     metrics,
   });
