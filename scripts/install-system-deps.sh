@@ -35,7 +35,7 @@ if ! have apt-get; then
 fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
-echo "Installing Debian packages: ${need[*]}"
+echo "crema: installing Debian packages: ${need[*]} (sudo may ask for your password)..." >&2
 $sudo apt-get update -qq
 # Services are started by the project's own scripts, never by the package.
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
