@@ -28,6 +28,9 @@ afterEach(async () => {
 describe('scripts/up', () => {
   it('reuses the build, warns about a Redis it did not start, says Ctrl-C stops it, and stops on Ctrl-C', async () => {
     const { redis: t, dir } = env;
+    // The suite's global setup built dist/; were it stale, the script would rebuild it under the
+    // feet of the other tests, so stop here instead.
+    execFileSync(process.execPath, [STAMP, 'check']);
     child = spawn('bash', ['scripts/up', '--rate', '50'], {
       cwd: ROOT,
       detached: true, // its own process group, like a terminal's foreground job
