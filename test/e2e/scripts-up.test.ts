@@ -4,7 +4,7 @@
  * Ctrl-C stops it, and does stop on Ctrl-C (SIGINT to its process group, as a terminal sends it).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
@@ -67,6 +67,13 @@ describe('scripts/up', () => {
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited, output).toBe(0);
     expect(output).toContain('"msg":"stopped"');
+  });
+});
+
+describe('the demo files', () => {
+  it('are not tracked by git', () => {
+    const ignored = readFileSync(`${ROOT}.gitignore`, 'utf8').split('\n');
+    expect(ignored).toContain('data/');
   });
 });
 
