@@ -1,20 +1,22 @@
 # One image for every Crema stage: `docker run crema <generate|collect|process|export|serve|up>`.
+# Node.js 24 (LTS), the newest major the test suite runs on (README, Node.js versions).
 
-# Production dependencies only.
-FROM node:20.19-bookworm-slim AS deps
+# Production dependencies only: no TypeScript, no bundler, no Grafana SDK (dashboards are built
+# into JSON in the repository, never at run time).
+FROM node:24.21-trixie-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # Compiles with the dev dependencies (TypeScript, the page bundler); none of them is shipped.
-FROM node:20.19-bookworm-slim AS build
+FROM node:24.21-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:20.19-bookworm-slim
+FROM node:24.21-trixie-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json ./

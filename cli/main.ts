@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { createCollector } from '../collector/main.js';
 import { createExporter } from '../exporter/main.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, ListenError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
 import { COMMANDS, type Command, type Config, type LoadedSettings, describeConfig, loadSettings, settingsMarkdown, wantsMarkdown } from '../core/settings/index.js';
@@ -53,7 +53,14 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${wantsMarkdown(rest) ? settingsMarkdown() : describeConfig(loaded)}\n`);
     return;
   }
-  await run(loaded.config);
+  try {
+    await run(loaded.config);
+  } catch (error) {
+    // A port in use is the user's to change, like a bad setting: one line, exit code 2.
+    if (!(error instanceof ListenError)) throw error;
+    process.stderr.write(`crema ${command}: ${error.message}\n`);
+    process.exitCode = 2;
+  }
 }
 
 const STAGE_NAMES: Record<Command, string> = {

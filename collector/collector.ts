@@ -19,6 +19,7 @@ import type { Metrics } from '../core/metrics.js';
 import { connectRedis } from '../core/redis.js';
 import { Scripts } from '../core/scripts.js';
 import type { Batch, FileTail } from './file-tail.js';
+import { OffsetPruner } from './offset-pruning.js';
 import { parsePosition } from './position.js';
 import { SourceFollower } from './source-follower.js';
 
@@ -34,6 +35,13 @@ export interface CollectorOptions {
   /** Queue length above which reading pauses. */
   readonly queueMax: number;
   readonly pollMs: number;
+  /**
+   * How long the read position of a file that is gone (neither open nor at a followed path or
+   * one of its rotation names) is kept. @defaultValue 7 days
+   */
+  readonly retentionMs?: number;
+  /** How often positions of gone files are pruned. @defaultValue a tenth of the retention, at most an hour */
+  readonly pruneEveryMs?: number;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
@@ -44,6 +52,7 @@ const MAX_IN_FLIGHT = 4;
 const BATCHES_PER_TURN = 16;
 /** Reading resumes once the queue is below this share of its bound. */
 const RESUME_BELOW = 0.9;
+const DEFAULT_RETENTION_MS = 7 * 86_400_000;
 
 export class Collector {
   private readonly followers: SourceFollower[];
@@ -56,6 +65,9 @@ export class Collector {
   private queueLength = 0;
   private checkedAt = 0;
   private checks = 0;
+  private readonly pruner: OffsetPruner;
+  private readonly pruneEveryMs: number;
+  private pruneAt = 0;
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: CollectorOptions) {
@@ -72,6 +84,15 @@ export class Collector {
           metrics: options.metrics,
         }),
     );
+    const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.pruner = new OffsetPruner({
+      redis: options.redis,
+      keys: options.keys,
+      paths: this.followers.map((f) => f.path),
+      openFiles: () => this.followers.flatMap((f) => f.tails().map((t) => t.key)),
+      retentionMs,
+    });
+    this.pruneEveryMs = options.pruneEveryMs ?? Math.min(retentionMs / 10, 3_600_000);
   }
 
   /** Runs until closed. */
@@ -130,6 +151,7 @@ export class Collector {
         await this.settle();
         if (this.failure !== undefined) continue;
         this.checkedAt = Date.now();
+        if (this.checkedAt >= this.pruneAt) await this.pruneOffsets();
         const changed = await this.checkFiles();
         this.checks++;
         if (changed || pushed) continue;
@@ -253,6 +275,21 @@ export class Collector {
       }
     }
     this.watchDirectories();
+  }
+
+  /**
+   * Forgets the positions of files gone for longer than the retention (offset-pruning.ts). Runs
+   * with no push in flight; a failure is logged and retried at the next run, never fatal.
+   */
+  private async pruneOffsets(): Promise<void> {
+    this.pruneAt = Date.now() + this.pruneEveryMs;
+    try {
+      const { pruned } = await this.pruner.run();
+      if (pruned > 0) this.options.log.info({ pruned }, 'forgot the read positions of files gone for longer than the retention');
+    } catch (error) {
+      this.options.metrics.errors.inc({ stage: 'collector', type: errorType(error) });
+      this.options.log.warn({ err: (error as Error).message }, 'cannot prune stored read positions; retrying later');
+    }
   }
 
   private async waitForQueueToDrain(): Promise<void> {

@@ -18,6 +18,7 @@ export function createCollector(config: StageConfig<'collect'>, log: Logger, met
     batchLines: config.collectBatch,
     queueMax: config.queueMax,
     pollMs: config.pollMs,
+    retentionMs: config.retentionMs,
     log,
     metrics,
   });

@@ -14,12 +14,10 @@ import type { Scripts } from '../core/scripts.js';
 import { type Batch, FileTail } from './file-tail.js';
 import { type FileIdentity, fileKey, identityOf, sameFile } from './file-identity.js';
 import { type Position, formatPosition, parsePosition } from './position.js';
+import { isRotationOf } from './rotation-names.js';
 
 /** How long a rotated-away file must stay quiet, once drained, before it is closed. */
 export const ROTATED_LINGER_MS = 5000;
-
-/** Rotated files that are archives, not text: never read. */
-const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|Z)$/;
 
 export interface FollowerOptions {
   readonly redis: Redis;
@@ -175,7 +173,7 @@ export class SourceFollower {
     }
   }
 
-  /** Regular files next to the path whose name extends the path's name, oldest first; compressed archives are left out. */
+  /** Regular files next to the path named as its rotations (see rotation-names.ts), oldest first. */
   private async siblings(includePath: boolean): Promise<{ path: string; stats: Stats; key: string }[]> {
     const directory = dirname(this.path);
     const name = basename(this.path);
@@ -187,7 +185,7 @@ export class SourceFollower {
     }
     const found: { path: string; stats: Stats; key: string }[] = [];
     for (const entry of entries) {
-      if (!entry.startsWith(name) || (entry === name && !includePath) || COMPRESSED.test(entry)) continue;
+      if (!(isRotationOf(name, entry) || (entry === name && includePath))) continue;
       const path = join(directory, entry);
       const stats = await statOrUndefined(path);
       if (stats?.isFile()) found.push({ path, stats, key: fileKey(identityOf(stats)) });

@@ -21,6 +21,20 @@ export class ConfigError extends CremaError {
   }
 }
 
+/**
+ * A server cannot listen where its settings say: the port is taken or needs privileges, or the
+ * address is not one of this machine's. The message names the setting to change.
+ */
+export class ListenError extends CremaError {
+  constructor(
+    message: string,
+    /** The system's error code, such as `EADDRINUSE`. */
+    readonly code: string,
+  ) {
+    super(message, 'listen');
+  }
+}
+
 /** The stored read position of a file is not the one this collector expected (another writer, or a replayed push). */
 export class OffsetConflictError extends CremaError {
   constructor(

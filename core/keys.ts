@@ -9,6 +9,12 @@ export class RedisKeys {
   readonly queue: string;
   /** Hash: file key → committed read position of that file. */
   readonly offsets: string;
+  /**
+   * Sorted set: file key → when a collector last saw that file (ms): open, or present at a
+   * followed path or under one of its rotation names. Positions of files not seen for longer than
+   * the retention are deleted from {@link offsets}.
+   */
+  readonly offsetsSeen: string;
   /** List of dead letters (JSON `{reason, message, id, source, line, at}`). */
   readonly dead: string;
   /** Sorted set of every window start (score = start). */
@@ -37,6 +43,7 @@ export class RedisKeys {
   constructor(readonly prefix: string) {
     this.queue = `${prefix}orders`;
     this.offsets = `${prefix}offsets`;
+    this.offsetsSeen = `${prefix}offsets:seen`;
     this.dead = `${prefix}dead`;
     this.windows = `${prefix}windows`;
     this.open = `${prefix}open`;

@@ -1,5 +1,5 @@
 /** The `/metrics` and `/healthz` endpoint of a stage. */
-import { closeServer, listen } from './http-server.js';
+import { type ListenSettings, closeServer, listen } from './http-server.js';
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
@@ -16,6 +16,8 @@ export async function startMetricsServer(options: {
   port: number;
   registry: Registry;
   health: () => Promise<{ ok: boolean; [detail: string]: unknown }>;
+  /** Settings named when the port cannot be bound. */
+  settings?: ListenSettings;
 }): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -38,6 +40,6 @@ export async function startMetricsServer(options: {
       reply(404, 'text/plain', 'not found: try /metrics or /healthz\n');
     }
   });
-  const { port } = await listen(server, options.port, options.host);
+  const { port } = await listen(server, options.port, options.host, options.settings);
   return { port, close: () => closeServer(server) };
 }

@@ -7,11 +7,16 @@ import { ConfigError } from './errors.js';
 import { closeAll, closeOnSignal, once } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { startMetricsServer } from './metrics-server.js';
+import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { closeRedis } from './redis.js';
 import type { Config } from './settings/index.js';
 
 export interface Stage {
+  /**
+   * Binds the stage's listening ports, if it has any. Called for every stage before any stage
+   * starts, so that a port in use stops a command before it has read or written anything.
+   */
+  listen?(): Promise<unknown>;
   /** Settles when the stage has stopped by itself or was closed. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -61,21 +66,32 @@ export interface StageRun {
   readonly metricsServer?: boolean;
 }
 
-/** Runs the stages until they stop or a signal arrives; exits the process non-zero on failure. */
+/**
+ * Runs the stages until they stop or a signal arrives; exits the process non-zero on failure.
+ * Rejects, having started nothing, when a port cannot be bound ({@link ListenError}).
+ */
 export async function runStages(run: StageRun): Promise<void> {
   const { config, log, metrics, stages, connections } = run;
-  const server =
-    (run.metricsServer ?? true) && config.metricsPort > 0
-      ? await startMetricsServer({
-          host: config.metricsHost,
-          port: config.metricsPort,
-          registry: metrics.registry,
-          health: async () => {
-            const redis = connections.map((c) => c.status);
-            return { ok: redis.every((s) => s === 'ready'), redis };
-          },
-        })
-      : undefined;
+  let server: MetricsServer | undefined;
+  try {
+    if ((run.metricsServer ?? true) && config.metricsPort > 0) {
+      server = await startMetricsServer({
+        host: config.metricsHost,
+        port: config.metricsPort,
+        registry: metrics.registry,
+        health: async () => {
+          const redis = connections.map((c) => c.status);
+          return { ok: redis.every((s) => s === 'ready'), redis };
+        },
+        settings: { port: 'metricsPort', host: 'metricsHost' },
+      });
+    }
+    for (const stage of stages) await stage.listen?.();
+  } catch (error) {
+    // Nothing has started but the listening stages: close those, the server and the connections.
+    await closeAll([...stages.filter((s) => s.listen).map((s) => () => s.close()), () => server?.close(), ...connections.map((c) => () => closeRedis(c))]).catch(() => {});
+    throw error;
+  }
   if (server) log.info({ url: `http://${config.metricsHost}:${server.port}/metrics` }, 'serving metrics');
 
   const close = once(() =>

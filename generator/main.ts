@@ -14,6 +14,8 @@ export function createGenerator(config: StageConfig<'generate'>, log: Logger, me
     seed: config.seed ?? randomInt(2 ** 32),
     orderedAt: config.orderedAt,
     bulk: config.bulk,
+    rotateBytes: Math.round(config.rotateMb * 1024 * 1024),
+    rotateKeep: config.rotateKeep,
     log,
     metrics,
   });

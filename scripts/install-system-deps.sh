@@ -6,11 +6,18 @@
 set -euo pipefail
 profile=${1:-test}
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "Crema needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+# Node.js: what package.json's `engines` claims, the versions the suite runs on (README, Node.js versions).
+node_version=$(node -p 'process.versions.node' 2>/dev/null || echo 0.0.0)
+IFS=. read -r node_major node_minor _ <<<"$node_version"
+if [ "$node_major" -lt 20 ] || { [ "$node_major" -eq 20 ] && [ "$node_minor" -lt 19 ]; }; then
+  echo "Crema needs Node.js 24 (or 20.19 and later 20.x); found: $(node --version 2>/dev/null || echo none)." >&2
   exit 1
 fi
+case "$node_major" in
+  24) ;;
+  20) echo "crema: note: Node.js 20 reached its end of life in April 2026; Crema still runs and is tested on it, but use Node.js 24." >&2 ;;
+  *) echo "crema: warning: Crema is tested on Node.js 20 and 24, not on $node_version." >&2 ;;
+esac
 
 have() { command -v "$1" >/dev/null 2>&1; }
 need=()
@@ -35,7 +42,7 @@ if ! have apt-get; then
 fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
-echo "Installing Debian packages: ${need[*]}"
+echo "crema: installing Debian packages: ${need[*]} (sudo may ask for your password)..." >&2
 $sudo apt-get update -qq
 # Services are started by the project's own scripts, never by the package.
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null

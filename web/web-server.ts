@@ -4,7 +4,6 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Stage } from '../core/stage.js';
-import { CremaError } from '../core/errors.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -75,6 +74,7 @@ export class WebServer implements Stage {
   listen(): Promise<AddressInfo> {
     this.listening ??= (async () => {
       const { redis, host, port, log } = this.options;
+      const address = await listen(this.server, port, host, { port: 'webPort', host: 'webHost' });
       // The page is served while Redis is down; it shows the outage instead of failing to load.
       connectRedis(redis, this.stopping.signal).catch(() => {});
       this.options.sharedSettings(this.stopping.signal).then(
@@ -86,9 +86,6 @@ export class WebServer implements Stage {
         },
       );
       this.hub.start();
-      const address = await listen(this.server, port, host).catch((error: Error) => {
-        throw new CremaError(`web server cannot listen on ${host}:${port} (${error.message}); set CREMA_WEB_PORT or CREMA_WEB_HOST`, 'listen');
-      });
       log.info({ url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` }, 'serving the live page');
       return address;
     })();

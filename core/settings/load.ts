@@ -117,7 +117,8 @@ function parseFlags(command: Command, argv: readonly string[]): Record<string, s
   }
   if (command === 'config') options.markdown = { type: 'boolean' };
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+    // allowNegative: every yes/no flag has its `--no-` form (`--no-ordered-at`).
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true }).values;
   } catch (error) {
     throw new ConfigError([`crema ${command}: ${(error as Error).message}`]);
   }

@@ -23,6 +23,15 @@ export const positiveNumber = (max: number) =>
     .pipe(z.number().positive('must be greater than 0').max(max, `must be at most ${max}`));
 
 /** true/false, 1/0, yes/no. */
+/** A number from 0 to `max`, fractions allowed. */
+export const zeroOrMore = (max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number')
+    .transform(Number)
+    .pipe(z.number().max(max, `must be at most ${max}`));
+
 export const booleanText = z
   .string()
   .trim()

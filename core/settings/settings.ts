@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { catalogHash } from '../catalog.js';
 import { loadCatalogFile } from './catalog-file.js';
-import { booleanText, httpUrl, name, nonEmpty, origin, positiveNumber, redisUrl, wholeNumber } from './schemas.js';
+import { booleanText, httpUrl, name, nonEmpty, origin, positiveNumber, redisUrl, wholeNumber, zeroOrMore } from './schemas.js';
 import { type Command, type SettingSource, maskUrl, setting } from './setting.js';
 
 const PIPELINE = ['collect', 'process', 'export', 'up'] as const;
@@ -149,8 +149,8 @@ export const SETTINGS = Object.freeze({
     schema: positiveNumber(3650),
     default: '7',
     convert: (days) => Math.round(days * 86_400_000),
-    doc: 'How long window counts are kept in Redis. Shared, like the window size.',
-    commands: PROCESSING,
+    doc: 'How long window counts are kept in Redis, and how long the collector keeps the read position of a file that is gone. Shared, like the window size.',
+    commands: ['collect', ...PROCESSING],
   }),
   maxClockSkewMs: setting({
     env: 'CREMA_MAX_CLOCK_SKEW_SECONDS',
@@ -235,8 +235,8 @@ export const SETTINGS = Object.freeze({
     flag: 'ordered-at',
     kind: 'boolean',
     schema: booleanText,
-    default: 'false',
-    doc: 'Whether generated orders carry their own `orderedAt` timestamp.',
+    default: 'true',
+    doc: 'Whether generated orders carry their own `orderedAt` timestamp, so that a stalled pipeline counts them late in their own windows; `--no-ordered-at` leaves it out (orders then count when collected).',
     commands: GENERATING,
   }),
   bulk: setting({
@@ -379,6 +379,22 @@ export const SETTINGS = Object.freeze({
     default: '500',
     doc: 'Most windows the exporter reads and writes in one step (each is up to 23 points).',
     commands: EXPORTING,
+  }),
+  rotateMb: setting({
+    env: 'CREMA_ROTATE_MB',
+    flag: 'rotate-mb',
+    schema: zeroOrMore(1_000_000),
+    default: '64',
+    doc: 'Size (MiB) past which the generator renames its file to `<file>.1` (older ones to `.2`, `.3`, …) and starts a new one; 0 never rotates. `--bulk` never rotates.',
+    commands: GENERATING,
+  }),
+  rotateKeep: setting({
+    env: 'CREMA_ROTATE_KEEP',
+    flag: 'rotate-keep',
+    schema: wholeNumber(1, 10_000),
+    default: '3',
+    doc: 'Rotated files the generator keeps; it deletes older ones. The collector must read a file before it is deleted: keep enough to cover the collector’s downtime.',
+    commands: GENERATING,
   }),
 });
 
