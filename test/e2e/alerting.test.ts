@@ -7,7 +7,7 @@
  * generator starts → the alert resolves and the banner goes away.
  */
 import type { Page } from 'playwright-core';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { THRESHOLDS, perMinute } from '../../core/thresholds.js';
 import { ALERT, alertRuleGroups } from '../../prometheus/alert-rules.js';
 import { useBrowser } from '../support/browser.js';
@@ -25,10 +25,6 @@ import { freePort } from '../support/servers.js';
 
 const env = useTestEnvironment();
 const chromium = useBrowser();
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
 
 /** The generator's default: 40 orders a second, 2400 a minute, well above the minimum. */
 const RATE = 40;
@@ -50,14 +46,14 @@ it('sends the low-order-rate alert through Alertmanager to a webhook and the pag
   const [collectorPort, processorPort, webPort] = [await freePort(), await freePort(), await freePort()];
 
   const web = new CremaProcess('serve', [...common, '--web-port', String(webPort)]);
-  cleanups.push(() => web.terminate());
+  env.onCleanup(() => web.terminate());
   const receiver = await startWebhookReceiver();
-  cleanups.push(() => receiver.close());
+  env.onCleanup(() => receiver.close());
   const alertmanager = await startAlertmanager({ webhookUrls: [receiver.url, `http://127.0.0.1:${webPort}/api/alerts`] });
-  cleanups.push(() => alertmanager.dispose());
+  env.onCleanup(() => alertmanager.dispose());
   await web.waitForLog('serving the live page');
   const page = await chromium.browser.newPage();
-  cleanups.push(() => page.close());
+  env.onCleanup(() => page.close());
   await page.goto(`http://127.0.0.1:${webPort}/`);
   await eventually(async () => (await page.getAttribute('#connection', 'data-state')) === 'live', { message: 'the page never went live' });
   expect(await banner(page)).toBeUndefined();
@@ -66,14 +62,16 @@ it('sends the low-order-rate alert through Alertmanager to a webhook and the pag
   let generator = generate();
   const collector = new CremaProcess('collect', [...common, '--file', file, '--metrics-port', String(collectorPort)]);
   const processor = new CremaProcess('process', [...common, '--tick-ms', '200', '--metrics-port', String(processorPort)]);
-  cleanups.push(() => generator.terminate(), () => collector.terminate(), () => processor.terminate());
+  env.onCleanup(() => generator.terminate());
+  env.onCleanup(() => collector.terminate());
+  env.onCleanup(() => processor.terminate());
 
   const prometheus = await startPrometheus({
     targets: { 'crema-collector': [`127.0.0.1:${collectorPort}`], 'crema-processor': [`127.0.0.1:${processorPort}`] },
     rules: alertRuleGroups(E2E_TIMING),
     alertmanagerUrl: alertmanager.url,
   });
-  cleanups.push(() => prometheus.dispose());
+  env.onCleanup(() => prometheus.dispose());
 
   // Normal rate: above the minimum for longer than the rule's window and for: duration together.
   const ordersPerMinute = perMinute('orders', E2E_TIMING.window);

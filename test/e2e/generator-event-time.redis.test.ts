@@ -4,25 +4,16 @@
  * already closed), not as empty windows followed by a spike when the pipeline catches up.
  */
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Collector } from '../../collector/collector.js';
-import type { Processor } from '../../processor/processor.js';
+import { describe, expect, it } from 'vitest';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
 import { useTestEnvironment } from '../support/fixtures.js';
-import { testCollector, testProcessor } from '../support/stages.js';
 
 const env = useTestEnvironment();
-const stages: (Collector | Processor)[] = [];
-const processes: CremaProcess[] = [];
-afterEach(async () => {
-  await Promise.all(stages.splice(0).map((s) => s.close()));
-  await Promise.all(processes.splice(0).map((p) => p.kill9()));
-});
 
 function generate(flags: string[], extraEnv: NodeJS.ProcessEnv = {}): CremaProcess {
   const child = new CremaProcess('generate', flags, extraEnv);
-  processes.push(child);
+  env.onCleanup(() => child.kill9());
   return child;
 }
 
@@ -57,12 +48,9 @@ describe('crema generate', () => {
     const file = dir.file('orders.jsonl');
     const W = 1000;
     const windowOf = (ms: number) => Math.floor(ms / W) * W;
-    const processor = testProcessor(t, { windowMs: W, graceMs: 0, tickMs: 50 });
-    stages.push(processor);
-    void processor.start();
+    env.startProcessor({ windowMs: W, graceMs: 0, tickMs: 50 });
     const generator = generate(['--file', file, '--rate', '200']);
-    let collector = testCollector(t, [file]);
-    stages.push(collector);
+    let collector = env.startCollector([file]);
     void collector.start();
     const counted = async (start: number) => Number((await t.client.hget(t.keys.window(start), 'orders')) ?? 0);
 
@@ -76,7 +64,7 @@ describe('crema generate', () => {
       },
       { timeoutMs: 20_000, intervalMs: 10, message: 'the pipeline counted nothing' },
     );
-    await collector.close();
+    await env.stop(collector);
     const stalledAt = Date.now();
     const [position] = await t.client.hvals(t.keys.offsets);
     const pushedBytes = Number(position!.split(':')[1]);
@@ -85,8 +73,7 @@ describe('crema generate', () => {
     await eventually(() => Date.now() >= stalledAt + 3 * W, { timeoutMs: 10_000, message: 'time stood still' });
     expect((await generator.terminate()).code).toBe(0);
 
-    collector = testCollector(t, [file]);
-    stages.push(collector);
+    collector = env.startCollector([file]);
     void collector.start();
     const text = readFileSync(file, 'utf8');
     const orders = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { orderedAt?: string });

@@ -8,7 +8,7 @@ import { eventually } from '../support/eventually.js';
 import { LineWriter, rotate } from '../support/files.js';
 import { useTestEnvironment } from '../support/fixtures.js';
 import { metricValue } from '../support/metrics.js';
-import { expectExactlyOnce, lineNumbers, queuedEnvelopes } from '../support/queue.js';
+import { collectorCaughtUp, expectCollectedExactly, expectExactlyOnce, lineNumbers, queuedEnvelopes } from '../support/queue.js';
 
 const env = useTestEnvironment();
 const start: typeof env.startCollector = (files, overrides) => env.startCollector(files, overrides);
@@ -21,33 +21,9 @@ async function waitForQueue(n: number, timeoutMs = 15_000): Promise<void> {
   });
 }
 
-/**
- * Waits until the queue holds `n` envelopes and the collector has caught up: a duplicate could
- * only be in the queue by then. Then checks that lines 0…n-1 are each there exactly once.
- */
-async function expectQueueToHoldExactly(collector: Collector, n: number, options: { timeoutMs?: number } = {}): Promise<void> {
-  await waitForQueue(n, options.timeoutMs);
-  await caughtUp(collector, options);
-  expectExactlyOnce(await queuedEnvelopes(env.redis.client, env.redis.keys.queue), n);
-}
-
-/**
- * Waits until `collector` has checked its paths twice more (a rotated or truncated file would be
- * seen), has pushed, and Redis acknowledged, everything but `bytesBehind` bytes, and has nothing
- * in flight.
- */
-async function caughtUp(collector: Collector, options: { timeoutMs?: number; bytesBehind?: number } = {}): Promise<void> {
-  const want = options.bytesBehind ?? 0;
-  const { checks } = await collector.backlog();
-  let last = { bytesBehind: -1, pushesInFlight: -1, checks };
-  await eventually(
-    async () => {
-      last = await collector.backlog();
-      return last.checks >= checks + 2 && last.bytesBehind === want && last.pushesInFlight === 0;
-    },
-    { timeoutMs: options.timeoutMs ?? 15_000, message: () => `the collector did not catch up: ${JSON.stringify(last)}` },
-  );
-}
+const expectQueueToHoldExactly = (collector: Collector, n: number, options?: { timeoutMs?: number }) =>
+  expectCollectedExactly(env.redis.client, env.redis.keys.queue, collector, n, options);
+const caughtUp = collectorCaughtUp;
 
 describe('collector', () => {
   it('frames whole lines into envelopes; a partial last line waits for its newline', async () => {

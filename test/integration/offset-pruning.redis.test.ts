@@ -3,55 +3,29 @@
  * gone for longer than the retention, and never the position of a file that still exists or is open.
  */
 import { rmSync, statSync } from 'node:fs';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Collector } from '../../collector/collector.js';
+import { expect, it } from 'vitest';
 import { fileKey, identityOf } from '../../collector/file-identity.js';
 import { OffsetPruner } from '../../collector/offset-pruning.js';
 import { eventually } from '../support/eventually.js';
-import { LineWriter, rotate, tempDir } from '../support/files.js';
-import { expectExactlyOnce, lineNumbers, queuedEnvelopes } from '../support/queue.js';
-import { type TestRedis, testRedis } from '../support/redis.js';
-import { testCollector } from '../support/stages.js';
+import { LineWriter, rotate } from '../support/files.js';
+import { useTestEnvironment } from '../support/fixtures.js';
+import { collectorCaughtUp, expectCollectedExactly, lineNumbers, queuedEnvelopes } from '../support/queue.js';
 
-let t: TestRedis;
-let dir: ReturnType<typeof tempDir>;
-const running: Collector[] = [];
-
-beforeEach(() => {
-  t = testRedis();
-  dir = tempDir();
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((c) => c.close()));
-  await t.cleanup();
-  dir.remove();
-});
-
-function start(files: string[], overrides: Parameters<typeof testCollector>[2] = {}): Collector {
-  const collector = testCollector(t, files, overrides);
-  running.push(collector);
-  void collector.start();
-  return collector;
-}
+const env = useTestEnvironment();
+const start: typeof env.startCollector = (files, overrides) => env.startCollector(files, overrides);
 
 const DAY = 86_400_000;
 const keyOf = (path: string) => fileKey(identityOf(statSync(path)));
-const positions = () => t.client.hgetall(t.keys.offsets);
+const positions = () => env.redis.client.hgetall(env.redis.keys.offsets);
 async function seen(): Promise<Record<string, number>> {
-  const flat = await t.client.zrange(t.keys.offsetsSeen, '0', '-1', 'WITHSCORES');
+  const flat = await env.redis.client.zrange(env.redis.keys.offsetsSeen, '0', '-1', 'WITHSCORES');
   const entries: Record<string, number> = {};
   for (let i = 0; i < flat.length; i += 2) entries[flat[i]!] = Number(flat[i + 1]);
   return entries;
 }
 
-async function expectQueueToHoldExactly(n: number): Promise<void> {
-  await eventually(async () => (await t.client.llen(t.keys.queue)) >= n, { message: `queue did not reach ${n}` });
-  await new Promise((r) => setTimeout(r, 300));
-  expectExactlyOnce(await queuedEnvelopes(t.client, t.keys.queue), n);
-}
-
 it('at start, forgets positions of files gone for longer than the retention and keeps those of files that exist', async () => {
-  const file = dir.file('orders.jsonl');
+  const file = env.dir.file('orders.jsonl');
   const writer = new LineWriter(file);
   writer.lines(100);
   rotate(file); // orders.jsonl.1: read to its end long ago, still on disk
@@ -59,18 +33,18 @@ it('at start, forgets positions of files gone for longer than the retention and 
   writer.lines(50);
   const rotated = keyOf(`${file}.1`);
   const longAgo = String(Date.now() - 30 * DAY);
-  await t.client.hset(t.keys.offsets, { gone1: '0:10', gone2: '0:20', legacy: '0:5', [rotated]: `0:${statSync(`${file}.1`).size}` });
-  await t.client.zadd(t.keys.offsetsSeen, longAgo, 'gone1', longAgo, 'gone2', longAgo, rotated);
+  await env.redis.client.hset(env.redis.keys.offsets, { gone1: '0:10', gone2: '0:20', legacy: '0:5', [rotated]: `0:${statSync(`${file}.1`).size}` });
+  await env.redis.client.zadd(env.redis.keys.offsetsSeen, longAgo, 'gone1', longAgo, 'gone2', longAgo, rotated);
 
   const startedAt = Date.now();
-  start([file], { retentionMs: 7 * DAY });
+  const collector = start([file], { retentionMs: 7 * DAY });
   await eventually(async () => !('gone1' in (await positions())) && !('gone2' in (await positions())), {
     message: async () => `positions of gone files were kept: ${JSON.stringify(await positions())}`,
   });
   // Only the new file's lines: the rotated file's stored position is kept, so it is not read again.
-  await eventually(async () => (await t.client.llen(t.keys.queue)) >= 50, { message: 'the followed file was not read' });
-  await new Promise((r) => setTimeout(r, 300));
-  expect(lineNumbers(await queuedEnvelopes(t.client, t.keys.queue))).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
+  await eventually(async () => (await env.redis.client.llen(env.redis.keys.queue)) >= 50, { message: 'the followed file was not read' });
+  await collectorCaughtUp(collector);
+  expect(lineNumbers(await queuedEnvelopes(env.redis.client, env.redis.keys.queue))).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
   const current = keyOf(file);
   expect(Object.keys(await positions()).sort()).toEqual([current, 'legacy', rotated].sort());
   const lastSeen = await seen();
@@ -81,10 +55,11 @@ it('at start, forgets positions of files gone for longer than the retention and 
 });
 
 it('forgets a followed file once it has been rotated away, deleted and gone for the retention', async () => {
-  const file = dir.file('orders.jsonl');
+  const file = env.dir.file('orders.jsonl');
   const writer = new LineWriter(file);
   writer.lines(100);
-  start([file], { retentionMs: 1500, pruneEveryMs: 100 });
+  const collector = start([file], { retentionMs: 1500, pruneEveryMs: 100 });
+  const expectQueueToHoldExactly = (n: number) => expectCollectedExactly(env.redis.client, env.redis.keys.queue, collector, n);
   await expectQueueToHoldExactly(100);
   const first = keyOf(file);
   rotate(file);
@@ -107,26 +82,26 @@ it('forgets a followed file once it has been rotated away, deleted and gone for 
 });
 
 it('keeps a position that another collector refreshes while it is being pruned', async () => {
-  const redis = await t.connected('pruner');
+  const redis = await env.redis.connected('pruner');
   const longAgo = String(Date.now() - 30 * DAY);
-  await t.client.hset(t.keys.offsets, { busy: '0:10', gone: '0:20' });
-  await t.client.zadd(t.keys.offsetsSeen, longAgo, 'busy', longAgo, 'gone');
+  await env.redis.client.hset(env.redis.keys.offsets, { busy: '0:10', gone: '0:20' });
+  await env.redis.client.zadd(env.redis.keys.offsetsSeen, longAgo, 'busy', longAgo, 'gone');
   // Another collector marks `busy` as seen between this one's read of the expired entries and its delete.
   const racing = new Proxy(redis, {
     get(target, property, receiver) {
       if (property !== 'zrangebyscore') return Reflect.get(target, property, receiver);
       return async (...args: Parameters<typeof redis.zrangebyscore>) => {
         const expired = await target.zrangebyscore(...args);
-        await t.client.zadd(t.keys.offsetsSeen, String(Date.now()), 'busy');
+        await env.redis.client.zadd(env.redis.keys.offsetsSeen, String(Date.now()), 'busy');
         return expired;
       };
     },
   });
-  const pruner = new OffsetPruner({ redis: racing, keys: t.keys, paths: [dir.file('orders.jsonl')], openFiles: () => [], retentionMs: DAY });
+  const pruner = new OffsetPruner({ redis: racing, keys: env.redis.keys, paths: [env.dir.file('orders.jsonl')], openFiles: () => [], retentionMs: DAY });
   expect(await pruner.run()).toEqual({ seen: 0, pruned: 0 });
   expect(await positions()).toEqual({ busy: '0:10', gone: '0:20' });
   // The next run deletes only what is really expired.
-  expect(await new OffsetPruner({ redis, keys: t.keys, paths: [dir.file('orders.jsonl')], openFiles: () => [], retentionMs: DAY }).run()).toEqual({ seen: 0, pruned: 1 });
+  expect(await new OffsetPruner({ redis, keys: env.redis.keys, paths: [env.dir.file('orders.jsonl')], openFiles: () => [], retentionMs: DAY }).run()).toEqual({ seen: 0, pruned: 1 });
   expect(await positions()).toEqual({ busy: '0:10' });
   expect(Object.keys(await seen())).toEqual(['busy']);
 });

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG, catalogHash, catalogJson } from '../../core/catalog.js';
 import { EnvelopeFramer } from '../../core/envelope.js';
 import { ConfigError } from '../../core/errors.js';
@@ -28,10 +28,6 @@ import { useTestEnvironment } from '../support/fixtures.js';
 import { orderLines } from '../support/orders.js';
 
 const env = useTestEnvironment();
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
 
 /** A logger whose lines the test can read. */
 function capturedLog() {
@@ -54,7 +50,8 @@ function processor(flags: string[], environment: NodeJS.ProcessEnv = {}) {
   const captured = capturedLog();
   const config = loadConfig('process', [...common(), '--tick-ms', '100', ...flags], environment);
   const { processor: stage, redis } = createProcessor(config, captured.log, createMetrics('test-host'));
-  cleanups.push(() => closeRedis(redis), () => stage.close());
+  env.onCleanup(() => closeRedis(redis));
+  env.onCleanup(() => stage.close());
   return { stage, ...captured };
 }
 
@@ -151,7 +148,8 @@ describe('shared settings', () => {
     const exporterFlags = [...common(), '--influx-url', 'http://127.0.0.1:9', '--metrics-port', '0'];
     const exporterLog = capturedLog();
     const exporter = createExporter(loadConfig('export', [...exporterFlags, '--catalog-file', env.dir.file('default.json')], {}), exporterLog.log, createMetrics('test-host'));
-    cleanups.push(() => closeRedis(exporter.redis), () => exporter.exporter.close());
+    env.onCleanup(() => closeRedis(exporter.redis));
+    env.onCleanup(() => exporter.exporter.close());
     expect((await refusal(exporter.exporter)).problems[0]).toMatch(/^CREMA_CATALOG_FILE \(--catalog-file\) is sha256:/);
 
     // What the exporter's wiring does when it has no catalog file: it reads the stored one.
@@ -171,7 +169,8 @@ describe('shared settings', () => {
     expect(() => loadConfig('serve', ['--window-seconds', '2'], {})).toThrow(/Unknown option '--window-seconds'/);
     const webLog = capturedLog();
     const { web, connections } = createWeb(loadConfig('serve', [...common(), '--web-port', '0', '--web-host', '127.0.0.1'], {}), webLog.log, createMetrics('test-host'));
-    cleanups.push(async () => Promise.all(connections.map((c) => closeRedis(c))), () => web.close());
+    env.onCleanup(async () => Promise.all(connections.map((c) => closeRedis(c))));
+    env.onCleanup(() => web.close());
     void web.start();
     const url = await web.url();
     await eventually(() => webLog.messages().includes('waiting for a processor to store the shared settings'), { message: 'the wait was not logged' });

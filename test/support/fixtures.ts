@@ -3,6 +3,7 @@
  * stages it starts, all closed and cleaned after the test, stages first.
  */
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { closeAll } from '../../core/lifecycle.js';
 import type { Collector, CollectorOptions } from '../../collector/collector.js';
 import type { Exporter, ExporterOptions } from '../../exporter/exporter.js';
 import type { Processor, ProcessorOptions } from '../../processor/processor.js';
@@ -30,7 +31,7 @@ export interface TestEnvironment {
   startWeb(overrides?: Partial<WebServerOptions>, redisUrl?: string): Promise<TestWeb>;
   /** Closes something this fixture started, now (to restart it, say); closing twice is harmless. */
   stop(stage: Closable): Promise<void>;
-  /** Runs `cleanup` after the test, after the stages are closed and before Redis is cleaned. */
+  /** Runs `cleanup` after the test, after the stages are closed and before Redis is cleaned; the last registered runs first. */
   onCleanup(cleanup: () => unknown): void;
 }
 
@@ -55,11 +56,15 @@ export function useTestEnvironment(options: EnvironmentOptions = {}): TestEnviro
   });
   tearDown(async () => {
     const closing = stages.splice(0);
-    await Promise.all(closing.map((stage) => stage.close()));
-    for (const cleanup of cleanups.splice(0)) await cleanup();
-    await current?.redis.cleanup();
-    current?.dir.remove();
-    current = undefined;
+    try {
+      await Promise.all(closing.map((stage) => stage.close()));
+      // Last registered, first run; every one runs even when another fails.
+      await closeAll(cleanups.splice(0).reverse());
+    } finally {
+      await current?.redis.cleanup();
+      current?.dir.remove();
+      current = undefined;
+    }
   });
   const environment = (): NonNullable<typeof current> => {
     if (!current) throw new Error('the test environment is used outside a test');

@@ -1,7 +1,9 @@
-/** Reads what reached the queue, for exactly-once assertions. */
+/** Reads what reached the queue, for exactly-once assertions, and waits for a collector to catch up. */
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
+import type { Collector } from '../../collector/collector.js';
 import { type Envelope, parseEnvelope } from '../../core/envelope.js';
+import { eventually } from './eventually.js';
 
 export async function queuedEnvelopes(client: Redis, queue: string): Promise<Envelope[]> {
   const raw = await client.lrange(queue, 0, -1);
@@ -25,4 +27,35 @@ export function expectExactlyOnce(envelopes: readonly Envelope[], count: number)
   const missing = count - new Set(numbers).size;
   expect({ lines: numbers.length, missing }).toEqual({ lines: count, missing: 0 });
   expect(numbers).toEqual(Array.from({ length: count }, (_, i) => i));
+}
+
+/**
+ * Waits until `collector` has checked its paths twice more (a rotated or truncated file would be
+ * seen), has pushed, and Redis acknowledged, everything but `bytesBehind` bytes (a partial last
+ * line), and has nothing in flight: whatever it will ever push of what it can see is in the queue.
+ */
+export async function collectorCaughtUp(collector: Collector, options: { timeoutMs?: number; bytesBehind?: number } = {}): Promise<void> {
+  const want = options.bytesBehind ?? 0;
+  const { checks } = await collector.backlog();
+  let last = { bytesBehind: -1, pushesInFlight: -1, checks };
+  await eventually(
+    async () => {
+      last = await collector.backlog();
+      return last.checks >= checks + 2 && last.bytesBehind === want && last.pushesInFlight === 0;
+    },
+    { timeoutMs: options.timeoutMs ?? 15_000, message: () => `the collector did not catch up: ${JSON.stringify(last)}` },
+  );
+}
+
+/**
+ * Waits until the queue holds `n` envelopes and the collector has caught up, so that a duplicate
+ * would be in the queue by then; then checks that lines 0…n-1 are each there exactly once.
+ */
+export async function expectCollectedExactly(client: Redis, queue: string, collector: Collector, n: number, options: { timeoutMs?: number } = {}): Promise<void> {
+  await eventually(async () => (await client.llen(queue)) >= n, {
+    timeoutMs: options.timeoutMs,
+    message: async () => `queue did not reach ${n} (has ${await client.llen(queue)})`,
+  });
+  await collectorCaughtUp(collector, options);
+  expectExactlyOnce(await queuedEnvelopes(client, queue), n);
 }
