@@ -14,15 +14,12 @@
 ]]
 --- @include "arguments"
 
-local valid, problem = checked(function()
+return withArguments(function()
   nonEmpty(ARGV[1], 'token')
   wholeNumber(ARGV[2], 'lease time', 1, MAX_DURATION_MS)
   nonEmpty(ARGV[3], 'consumer')
+end, function()
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('SADD', KEYS[2], ARGV[3])
+  return {0, redis.call('LLEN', KEYS[3])}
 end)
-if not valid then
-  return problem
-end
-
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-return {0, redis.call('LLEN', KEYS[3])}

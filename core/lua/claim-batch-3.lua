@@ -20,28 +20,25 @@
 ]]
 --- @include "arguments"
 
-local valid, problem = checked(function()
+return withArguments(function()
   nonEmpty(ARGV[1], 'token')
   wholeNumber(ARGV[2], 'claim size', 1, 1000000)
   wholeNumber(ARGV[3], 'lease time', 1, MAX_DURATION_MS)
   if ARGV[4] ~= 'resume' and ARGV[4] ~= 'next' then
     reject('mode must be resume or next, got ' .. tostring(ARGV[4]))
   end
+end, function()
+  if not holdsLease(KEYS[3], ARGV[1]) then
+    return {-2}
+  end
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+  if ARGV[4] == 'resume' then
+    return {0, redis.call('LRANGE', KEYS[2], 0, -1)}
+  end
+  local items = redis.call('LPOP', KEYS[1], ARGV[2])
+  if not items then
+    return {0, {}}
+  end
+  redis.call('RPUSH', KEYS[2], unpack(items))
+  return {0, items}
 end)
-if not valid then
-  return problem
-end
-
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then
-  return {-2}
-end
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
-if ARGV[4] == 'resume' then
-  return {0, redis.call('LRANGE', KEYS[2], 0, -1)}
-end
-local items = redis.call('LPOP', KEYS[1], ARGV[2])
-if not items then
-  return {0, {}}
-end
-redis.call('RPUSH', KEYS[2], unpack(items))
-return {0, items}

@@ -34,7 +34,7 @@
 ]]
 --- @include "arguments"
 
-local valid, batch = checked(function()
+return withArguments(function()
   local b = {}
   nonEmpty(ARGV[1], 'token')
   wholeNumber(ARGV[2], 'lease time', 1, MAX_DURATION_MS)
@@ -87,45 +87,42 @@ local valid, batch = checked(function()
     reject('the batch has ' .. b.size .. ' envelopes but ' .. counted .. ' orders and ' .. deadCount .. ' dead letters')
   end
   return b
-end)
-if not valid then
-  return batch
-end
-
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return {-2}
-end
-if redis.call('LLEN', KEYS[2]) < batch.size
-    or redis.call('LINDEX', KEYS[2], 0) ~= ARGV[7]
-    or redis.call('LINDEX', KEYS[2], batch.size - 1) ~= ARGV[8] then
-  return {-3}
-end
-
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if batch.deadTo >= batch.deadFrom then
-  redis.call('RPUSH', KEYS[6], unpack(ARGV, batch.deadFrom, batch.deadTo))
-end
-
-local late = 0
-for _, w in ipairs(batch.windows) do
-  local key = batch.prefix .. w.start
-  local final = redis.call('HGET', key, 'final') == '1'
-  for j = w.from, w.to, 2 do
-    redis.call('HINCRBY', key, ARGV[j], ARGV[j + 1])
+end, function(batch)
+  if not holdsLease(KEYS[1], ARGV[1]) then
+    return {-2}
   end
-  if final then
-    if w.orders > 0 then
-      redis.call('HINCRBY', key, 'late', w.orders)
-      late = late + w.orders
-      redis.call('XADD', KEYS[7], '*', 'start', w.start, 'kind', 'revised')
+  if redis.call('LLEN', KEYS[2]) < batch.size
+      or redis.call('LINDEX', KEYS[2], 0) ~= ARGV[7]
+      or redis.call('LINDEX', KEYS[2], batch.size - 1) ~= ARGV[8] then
+    return {-3}
+  end
+
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  if batch.deadTo >= batch.deadFrom then
+    redis.call('RPUSH', KEYS[6], unpack(ARGV, batch.deadFrom, batch.deadTo))
+  end
+
+  local late = 0
+  for _, w in ipairs(batch.windows) do
+    local key = batch.prefix .. w.start
+    local final = redis.call('HGET', key, 'final') == '1'
+    for j = w.from, w.to, 2 do
+      redis.call('HINCRBY', key, ARGV[j], ARGV[j + 1])
     end
-  else
-    redis.call('ZADD', KEYS[4], w.start, w.start)
+    if final then
+      if w.orders > 0 then
+        redis.call('HINCRBY', key, 'late', w.orders)
+        late = late + w.orders
+        redis.call('XADD', KEYS[7], '*', 'start', w.start, 'kind', 'revised')
+      end
+    else
+      redis.call('ZADD', KEYS[4], w.start, w.start)
+    end
+    redis.call('ZADD', KEYS[3], w.start, w.start)
+    redis.call('SADD', KEYS[5], w.start)
+    redis.call('PEXPIREAT', key, w.expireAt)
   end
-  redis.call('ZADD', KEYS[3], w.start, w.start)
-  redis.call('SADD', KEYS[5], w.start)
-  redis.call('PEXPIREAT', key, w.expireAt)
-end
 
-redis.call('LTRIM', KEYS[2], batch.size, -1)
-return {0, late}
+  redis.call('LTRIM', KEYS[2], batch.size, -1)
+  return {0, late}
+end)

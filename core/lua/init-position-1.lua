@@ -10,13 +10,10 @@
 ]]
 --- @include "arguments"
 
-local valid, problem = checked(function()
+return withArguments(function()
   nonEmpty(ARGV[1], 'file key')
   position(ARGV[2], 'position')
+end, function()
+  redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+  return {0, redis.call('HGET', KEYS[1], ARGV[1])}
 end)
-if not valid then
-  return problem
-end
-
-redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-return {0, redis.call('HGET', KEYS[1], ARGV[1])}

@@ -18,7 +18,7 @@
 ]]
 --- @include "arguments"
 
-local valid, parsed = checked(function()
+return withArguments(function()
   local fileKey = nonEmpty(ARGV[1], 'file key')
   position(ARGV[2], 'expected position')
   position(ARGV[3], 'next position')
@@ -32,20 +32,17 @@ local valid, parsed = checked(function()
     end
   end
   return {fileKey = fileKey, envelopes = envelopes}
+end, function(parsed)
+  local stored = redis.call('HGET', KEYS[2], parsed.fileKey)
+  if stored ~= ARGV[2] then
+    return {-1, stored or ''}
+  end
+  local length
+  if #parsed.envelopes > 0 then
+    length = redis.call('RPUSH', KEYS[1], unpack(parsed.envelopes))
+  else
+    length = redis.call('LLEN', KEYS[1])
+  end
+  redis.call('HSET', KEYS[2], parsed.fileKey, ARGV[3])
+  return {0, length}
 end)
-if not valid then
-  return parsed
-end
-
-local stored = redis.call('HGET', KEYS[2], parsed.fileKey)
-if stored ~= ARGV[2] then
-  return {-1, stored or ''}
-end
-local length
-if #parsed.envelopes > 0 then
-  length = redis.call('RPUSH', KEYS[1], unpack(parsed.envelopes))
-else
-  length = redis.call('LLEN', KEYS[1])
-end
-redis.call('HSET', KEYS[2], parsed.fileKey, ARGV[3])
-return {0, length}

@@ -13,27 +13,24 @@
 ]]
 --- @include "arguments"
 
-local valid, problem = checked(function()
+return withArguments(function()
   nonEmpty(ARGV[1], 'processing key prefix')
   nonEmpty(ARGV[2], 'lease key prefix')
-end)
-if not valid then
-  return problem
-end
-
-local consumers = redis.call('SMEMBERS', KEYS[1])
-local recovered, envelopes = 0, 0
-for _, name in ipairs(consumers) do
-  if redis.call('EXISTS', ARGV[2] .. name) == 0 then
-    local processing = ARGV[1] .. name
-    local items = redis.call('LRANGE', processing, 0, -1)
-    for j = #items, 1, -1 do
-      redis.call('LPUSH', KEYS[2], items[j])
+end, function()
+  local consumers = redis.call('SMEMBERS', KEYS[1])
+  local recovered, envelopes = 0, 0
+  for _, name in ipairs(consumers) do
+    if redis.call('EXISTS', ARGV[2] .. name) == 0 then
+      local processing = ARGV[1] .. name
+      local items = redis.call('LRANGE', processing, 0, -1)
+      for j = #items, 1, -1 do
+        redis.call('LPUSH', KEYS[2], items[j])
+      end
+      redis.call('DEL', processing)
+      redis.call('SREM', KEYS[1], name)
+      recovered = recovered + 1
+      envelopes = envelopes + #items
     end
-    redis.call('DEL', processing)
-    redis.call('SREM', KEYS[1], name)
-    recovered = recovered + 1
-    envelopes = envelopes + #items
   end
-end
-return {0, recovered, envelopes}
+  return {0, recovered, envelopes}
+end)

@@ -14,20 +14,17 @@
 ]]
 --- @include "arguments"
 
-local valid, problem = checked(function()
+return withArguments(function()
   nonEmpty(ARGV[1], 'token')
   nonEmpty(ARGV[2], 'consumer')
+end, function()
+  if not holdsLease(KEYS[1], ARGV[1]) then
+    return {-2}
+  end
+  redis.call('DEL', KEYS[1])
+  local left = redis.call('LLEN', KEYS[2])
+  if left == 0 then
+    redis.call('SREM', KEYS[3], ARGV[2])
+  end
+  return {0, left}
 end)
-if not valid then
-  return problem
-end
-
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return {-2}
-end
-redis.call('DEL', KEYS[1])
-local left = redis.call('LLEN', KEYS[2])
-if left == 0 then
-  redis.call('SREM', KEYS[3], ARGV[2])
-end
-return {0, left}

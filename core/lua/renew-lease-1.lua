@@ -10,16 +10,13 @@
 ]]
 --- @include "arguments"
 
-local valid, problem = checked(function()
+return withArguments(function()
   nonEmpty(ARGV[1], 'token')
   wholeNumber(ARGV[2], 'lease time', 1, MAX_DURATION_MS)
+end, function()
+  if not holdsLease(KEYS[1], ARGV[1]) then
+    return {-2}
+  end
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {0}
 end)
-if not valid then
-  return problem
-end
-
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return {-2}
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {0}

@@ -21,7 +21,7 @@
 ]]
 --- @include "arguments"
 
-local valid, args = checked(function()
+return withArguments(function()
   return {
     prefix = nonEmpty(ARGV[1], 'window key prefix'),
     now = wholeNumber(ARGV[2], 'now', 0, MAX_EPOCH_MS),
@@ -29,29 +29,27 @@ local valid, args = checked(function()
     graceMs = wholeNumber(ARGV[4], 'grace', 0, MAX_DURATION_MS),
     retentionMs = wholeNumber(ARGV[5], 'retention', 0, MAX_DURATION_MS),
   }
+end, function(args)
+  local prefix, now, windowMs, graceMs, retentionMs = args.prefix, args.now, args.windowMs, args.graceMs, args.retentionMs
+
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - windowMs - graceMs)
+  for _, start in ipairs(due) do
+    redis.call('HSET', prefix .. start, 'final', '1')
+    redis.call('ZREM', KEYS[1], start)
+    redis.call('SADD', KEYS[2], start)
+    redis.call('XADD', KEYS[4], '*', 'start', start, 'kind', 'final')
+  end
+
+  local changed = redis.call('SMEMBERS', KEYS[2])
+  redis.call('DEL', KEYS[2])
+  local out = {0, #due}
+  for _, start in ipairs(changed) do
+    out[#out + 1] = start
+    out[#out + 1] = redis.call('HGETALL', prefix .. start)
+  end
+
+  local horizon = now - windowMs - retentionMs
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. horizon)
+  redis.call('XTRIM', KEYS[4], 'MINID', '~', tostring(math.max(0, now - retentionMs)))
+  return out
 end)
-if not valid then
-  return args
-end
-local prefix, now, windowMs, graceMs, retentionMs = args.prefix, args.now, args.windowMs, args.graceMs, args.retentionMs
-
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - windowMs - graceMs)
-for _, start in ipairs(due) do
-  redis.call('HSET', prefix .. start, 'final', '1')
-  redis.call('ZREM', KEYS[1], start)
-  redis.call('SADD', KEYS[2], start)
-  redis.call('XADD', KEYS[4], '*', 'start', start, 'kind', 'final')
-end
-
-local changed = redis.call('SMEMBERS', KEYS[2])
-redis.call('DEL', KEYS[2])
-local out = {0, #due}
-for _, start in ipairs(changed) do
-  out[#out + 1] = start
-  out[#out + 1] = redis.call('HGETALL', prefix .. start)
-end
-
-local horizon = now - windowMs - retentionMs
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. horizon)
-redis.call('XTRIM', KEYS[4], 'MINID', '~', tostring(math.max(0, now - retentionMs)))
-return out

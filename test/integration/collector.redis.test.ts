@@ -25,6 +25,14 @@ const expectQueueToHoldExactly = (collector: Collector, n: number, options?: { t
   expectCollectedExactly(env.redis.client, env.redis.keys.queue, collector, n, options);
 const caughtUp = collectorCaughtUp;
 
+/** `orders.log` in the test's directory with `lines` lines, and its writer. */
+function followedFile(lines = 0): { file: string; writer: LineWriter } {
+  const file = env.dir.file('orders.log');
+  const writer = new LineWriter(file);
+  if (lines > 0) writer.lines(lines);
+  return { file, writer };
+}
+
 describe('collector', () => {
   it('frames whole lines into envelopes; a partial last line waits for its newline', async () => {
     const file = env.dir.file('orders.log');
@@ -45,9 +53,7 @@ describe('collector', () => {
   });
 
   it('resumes after a restart from the position stored in Redis', async () => {
-    const file = env.dir.file('orders.log');
-    const writer = new LineWriter(file);
-    writer.lines(5000);
+    const { file, writer } = followedFile(5000);
     const first = start([file], { batchLines: 100 });
     await waitForQueue(5000);
     await env.stop(first);
@@ -56,9 +62,7 @@ describe('collector', () => {
   });
 
   it('starts at the end of a file it has never read when asked to', async () => {
-    const file = env.dir.file('orders.log');
-    const writer = new LineWriter(file);
-    writer.lines(100);
+    const { file, writer } = followedFile(100);
     start([file], { from: 'end' });
     await eventually(async () => (await env.redis.client.hlen(env.redis.keys.offsets)) === 1, { message: 'no position stored' });
     writer.lines(10);
@@ -67,8 +71,7 @@ describe('collector', () => {
   });
 
   it('loses nothing through rename rotation while the writer keeps appending', async () => {
-    const file = env.dir.file('orders.log');
-    const writer = new LineWriter(file);
+    const { file, writer } = followedFile();
     const collector = start([file], { batchLines: 50 });
     await eventually(async () => (await env.redis.client.hlen(env.redis.keys.offsets)) === 1, { message: 'file not followed' });
     const total = 12_000;
@@ -86,8 +89,7 @@ describe('collector', () => {
   });
 
   it('reads files rotated away faster than it checks the path', async () => {
-    const file = env.dir.file('orders.log');
-    const writer = new LineWriter(file);
+    const { file, writer } = followedFile();
     const collector = start([file]);
     await eventually(async () => (await env.redis.client.hlen(env.redis.keys.offsets)) === 1, { message: 'file not followed' });
     // Three rotations with no pause: the middle files exist at the path only for an instant.
@@ -101,9 +103,7 @@ describe('collector', () => {
   });
 
   it('after a restart, finishes a rotated file it had not drained', async () => {
-    const file = env.dir.file('orders.log');
-    const writer = new LineWriter(file);
-    writer.lines(1000);
+    const { file, writer } = followedFile(1000);
     const first = start([file]);
     await waitForQueue(1000);
     await env.stop(first);
@@ -116,9 +116,9 @@ describe('collector', () => {
   });
 
   it('follows a file deleted and created again at the same path', async () => {
-    const file = env.dir.file('orders.log');
-    let writer = new LineWriter(file);
-    writer.lines(300);
+    const followed = followedFile(300);
+    const file = followed.file;
+    let writer = followed.writer;
     const collector = start([file]);
     await waitForQueue(300);
     writer.close();
@@ -130,9 +130,7 @@ describe('collector', () => {
   });
 
   it('copytruncate: every line read before the truncation is kept once, and lines after it are read from the start', async () => {
-    const file = env.dir.file('orders.log');
-    const writer = new LineWriter(file);
-    writer.lines(1000);
+    const { file, writer } = followedFile(1000);
     const collector = start([file]);
     await waitForQueue(1000);
     copyFileSync(file, env.dir.file('orders.log.1'));
@@ -148,9 +146,7 @@ describe('collector', () => {
   });
 
   it('copytruncate while stopped: lines written before the truncation and not yet read are not collected (they are in the copy)', async () => {
-    const file = env.dir.file('orders.log');
-    const writer = new LineWriter(file);
-    writer.lines(1000);
+    const { file, writer } = followedFile(1000);
     const first = start([file]);
     await waitForQueue(1000);
     await env.stop(first);

@@ -6,14 +6,14 @@
  *      fronted by the test-only shim in influx-v2-shim.ts for `/api/v2/write`.
  * Each test creates a database of its own with {@link InfluxServer.createDatabase}.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './eventually.js';
 import { type V2WriteShim, startV2WriteShim } from './influx-v2-shim.js';
-import { dockerAvailable, freePort, killAndWait } from './servers.js';
+import { dockerAvailable, freePort, killAndWait, localControls, spawnServer } from './servers.js';
 
 export interface InfluxServer {
   /** Base URL that accepts `/api/v2/write` and `/query`. */
@@ -127,14 +127,7 @@ async function startLocalInfluxDB(): Promise<InfluxServer> {
   let child: ChildProcess | undefined;
   let shim: V2WriteShim | undefined;
   const start = async () => {
-    child = spawn('influxd', ['run', '-config', configFile], { stdio: 'ignore' });
-    const spawned = child;
-    await new Promise<void>((resolve, reject) => {
-      spawned.once('spawn', resolve);
-      spawned.once('error', (error) =>
-        reject(new Error(`cannot start influxd (${error.message}): install it (apt-get install influxdb) or set CREMA_TEST_INFLUX_URL`)),
-      );
-    });
+    child = await spawnServer('influxd', ['run', '-config', configFile], 'install it (apt-get install influxdb) or set CREMA_TEST_INFLUX_URL');
     await eventually(() => ping(`http://127.0.0.1:${httpPort}`), { timeoutMs: 20_000, message: `influxd on port ${httpPort} did not answer` });
     shim = await startV2WriteShim(shimPort, httpPort);
   };
@@ -146,17 +139,7 @@ async function startLocalInfluxDB(): Promise<InfluxServer> {
     await killAndWait(running);
   };
   await start();
-  return withClient({
-    url,
-    token: '',
-    kind: 'local',
-    stop,
-    start,
-    dispose: async () => {
-      await stop();
-      await rm(directory, { recursive: true, force: true });
-    },
-  });
+  return withClient({ url, token: '', ...localControls(directory, start, stop) });
 }
 
 /** influxd 1.x configuration: loopback only, every file in `directory`, nothing reported. */

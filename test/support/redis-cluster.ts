@@ -6,14 +6,14 @@
  *      temporary directory, joined with `redis-cli --cluster create` and a short node timeout so
  *      that a replica takes over from a killed master within seconds.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { eventually } from './eventually.js';
-import { freePort, killAndWait } from './servers.js';
+import { freePort, killAndWait, spawnServer } from './servers.js';
 
 const run = promisify(execFile);
 
@@ -76,7 +76,7 @@ export async function startLocalRedisCluster(options: { masters?: number } = {})
     nodes.push({ port, url: `redis://127.0.0.1:${port}`, directory: await mkdtemp(join(tmpdir(), `crema-cluster-${port}-`)) });
   }
   const startNode = async (node: LocalNode) => {
-    node.child = spawn(
+    node.child = await spawnServer(
       'redis-server',
       [
         '--port', String(node.port), '--bind', '127.0.0.1',
@@ -84,13 +84,8 @@ export async function startLocalRedisCluster(options: { masters?: number } = {})
         '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
         '--dir', node.directory, '--logfile', join(node.directory, 'redis.log'),
       ],
-      { stdio: 'ignore' },
+      'install it (apt-get install redis-server)',
     );
-    const child = node.child;
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (error) => reject(new Error(`cannot start redis-server (${error.message}): install it (apt-get install redis-server)`)));
-    });
     await eventually(() => answers(node.port), { timeoutMs: 10_000, message: `cluster node on port ${node.port} did not answer` });
   };
   const dispose = async () => {

@@ -33,6 +33,29 @@ export async function killAndWait(child: ChildProcess | undefined): Promise<void
   await exited;
 }
 
+/** Spawns a server binary, once it has started; rejects with `hint` (how to get it) when it cannot be. */
+export async function spawnServer(command: string, args: readonly string[], hint: string): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: 'ignore' });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error) => reject(new Error(`cannot start ${command} (${error.message}): ${hint}`)));
+  });
+  return child;
+}
+
+/** Stop, start and dispose of a server run from a temporary directory, which `dispose` removes. */
+export function localControls(directory: string, start: () => Promise<void>, stop: () => Promise<void>) {
+  return {
+    kind: 'local' as const,
+    stop,
+    start,
+    dispose: async () => {
+      await stop();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -119,18 +142,11 @@ export async function startLocalRedis(options: { persistent?: boolean } = {}): P
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(
+    child = await spawnServer(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', directory, '--logfile', join(directory, 'redis.log')],
-      { stdio: 'ignore' },
+      'install it (apt-get install redis-server) or set CREMA_TEST_REDIS_URL',
     );
-    const spawned = child;
-    await new Promise<void>((resolve, reject) => {
-      spawned.once('spawn', resolve);
-      spawned.once('error', (error) =>
-        reject(new Error(`cannot start redis-server (${error.message}): install it (apt-get install redis-server) or set CREMA_TEST_REDIS_URL`)),
-      );
-    });
     await eventually(() => ping(url), { timeoutMs: 10_000, message: `redis-server on port ${port} did not answer` });
   };
   const stop = async () => {
@@ -139,16 +155,7 @@ export async function startLocalRedis(options: { persistent?: boolean } = {}): P
     await killAndWait(running);
   };
   await start();
-  return {
-    url,
-    kind: 'local',
-    stop,
-    start,
-    dispose: async () => {
-      await stop();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
+  return { url, ...localControls(directory, start, stop) };
 }
 
 async function ping(url: string): Promise<boolean> {

@@ -1,9 +1,10 @@
 --[[
   Argument checks shared by the scripts (spliced in where a script says `--- @include "arguments"`).
 
-  Redis keeps the writes a script made before it failed, so a script parses and checks every
-  argument first, with no write on the way, inside `pcall(parse)`; `reject` stops that phase with a
-  message, which the script returns as {-4, message}.
+  Redis keeps the writes a script made before it failed, so every script is
+  `return withArguments(parse, apply)`: `parse` checks every argument and returns what `apply`
+  needs, with no write on the way; `reject` stops it with a message, which the script answers as
+  {-4, message}; only then does `apply` run.
 ]]
 local function reject(message)
   error(message, 0)
@@ -36,13 +37,18 @@ local function position(value, name)
   return value
 end
 
--- Runs `parse` (which must not write) and turns a rejection into the script's answer.
-local function checked(parse)
-  local ok, result = pcall(parse)
-  if ok then
-    return true, result
+-- Runs `parse` (which must not write); answers {-4, message} when it rejects, else `apply(parsed)`.
+local function withArguments(parse, apply)
+  local ok, parsed = pcall(parse)
+  if not ok then
+    return {-4, tostring(parsed)}
   end
-  return false, {-4, tostring(result)}
+  return apply(parsed)
+end
+
+-- Whether the lease at `key` is held with `token` (a fencing token: any other holder is refused).
+local function holdsLease(key, token)
+  return redis.call('GET', key) == token
 end
 
 -- Bounds shared by several scripts: epoch ms up to the year 33658, durations up to 100 years.
