@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { CremaError, ScriptCode, scriptError } from './errors.js';
 import type { RedisKeys } from './keys.js';
+import { unpackByteStrings } from './msgpack-strings.js';
 
 const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
@@ -54,7 +55,7 @@ interface ScriptCommands {
   pushBatch(...keysAndArgs: Arg[]): Promise<Reply>;
   initPosition(...keysAndArgs: Arg[]): Promise<Reply>;
   acquireLease(...keysAndArgs: Arg[]): Promise<Reply>;
-  claimBatchBuffer(...keysAndArgs: Arg[]): Promise<[number, Buffer[]?] | [number, string]>;
+  claimBatchBuffer(...keysAndArgs: Arg[]): Promise<[number, Buffer?] | [number, Buffer]>;
   commitBatch(...keysAndArgs: Arg[]): Promise<Reply>;
   renewLease(...keysAndArgs: Arg[]): Promise<Reply>;
   releaseLease(...keysAndArgs: Arg[]): Promise<Reply>;
@@ -194,16 +195,19 @@ export class Scripts {
   }
 
   /**
-   * Claims envelopes under a lease, as the bytes Redis holds: `next` moves up to `count` from
-   * the queue, `resume` returns everything claimed earlier and not committed.
+   * Claims envelopes under a lease, as the bytes Redis holds (views into one reply buffer):
+   * `next` moves up to `count` from the queue, `resume` returns everything claimed earlier and
+   * not committed.
    */
   async claimBatch(lease: LeaseHold, mode: 'next' | 'resume', count: number): Promise<Buffer[]> {
     this.checkLease('claimBatch', lease);
     this.check('claimBatch', Number.isSafeInteger(count) && count >= 1 && count <= 1_000_000, () => `claim size ${count}`);
     const { consumer } = lease;
     const reply = await this.commands.claimBatchBuffer(this.keys.queue, this.keys.processing(consumer), this.keys.lease(consumer), lease.token, count, lease.leaseMs, mode);
-    const [envelopes] = this.ok('claimBatch', reply as Reply, lease);
-    return (envelopes as Buffer[] | undefined) ?? [];
+    const [code, packed] = reply;
+    // In Buffer mode a refusal's message is bytes too.
+    const [envelopes] = this.ok('claimBatch', code === ScriptCode.InvalidArgument ? [code, String(packed)] : (reply as Reply), lease);
+    return unpackByteStrings(envelopes as Buffer);
   }
 
   /**

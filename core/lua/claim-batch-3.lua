@@ -15,7 +15,8 @@
   ARGV[3]  lease time (ms), renewed here
   ARGV[4]  mode: resume | next
 
-  Returns {0, envelopes} (empty when there are none), {-2} when the lease is not held with this
+  Returns {0, envelopes as one MessagePack array of byte strings} (one reply string instead of one
+  per envelope: far cheaper for the client to read), {-2} when the lease is not held with this
   token, or {-4, message} when an argument is malformed (nothing written).
 ]]
 --- @include "arguments"
@@ -33,12 +34,12 @@ end, function()
   end
   redis.call('PEXPIRE', KEYS[3], ARGV[3])
   if ARGV[4] == 'resume' then
-    return {0, redis.call('LRANGE', KEYS[2], 0, -1)}
+    return {0, cmsgpack.pack(redis.call('LRANGE', KEYS[2], 0, -1))}
   end
   local items = redis.call('LPOP', KEYS[1], ARGV[2])
   if not items then
-    return {0, {}}
+    return {0, cmsgpack.pack({})}
   end
   redis.call('RPUSH', KEYS[2], unpack(items))
-  return {0, items}
+  return {0, cmsgpack.pack(items)}
 end)
