@@ -128,6 +128,9 @@ describe('GET /api/windows', () => {
     ['limit=5&limit=6', 'limit', /once/],
     ['window=1', 'window', /not a parameter/],
     ['from=<script>alert(1)</script>', 'from', /ISO-8601/],
+    // Date.parse would roll these over to March 2 and March 1.
+    ['from=2026-02-30T00:00:00Z', 'from', /not a real date and time/],
+    ['to=2025-02-29T12:00:00Z', 'to', /not a real date and time/],
   ])('rejects %s with 400 naming %s', async (query, parameter, message) => {
     const { status, body, headers } = await get(`/api/windows?${query}`);
     expect(status).toBe(400);
