@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type Catalog, DEFAULT_CATALOG, catalogProblems } from './catalog.js';
 import { ConfigError } from './errors.js';
+import { type TrustProxy, formatTrustProxy, isLoopbackHost, parseTrustProxy } from './network.js';
 
 export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -484,6 +485,43 @@ export const SETTINGS = {
     doc: 'Most windows the exporter reads and writes in one step (each is up to 23 points).',
     commands: EXPORTING,
   }),
+  webMetrics: spec({
+    env: 'CREMA_WEB_METRICS',
+    flag: 'web-metrics',
+    kind: 'string',
+    schema: z.enum(['auto', 'on', 'off']),
+    default: 'auto',
+    doc: 'Whether the web port serves `/metrics`. `auto`: on when `CREMA_WEB_HOST` is a loopback address or `CREMA_WEB_METRICS_TOKEN` is set, off otherwise; `on` serves it (behind the token when one is set).',
+    commands: SERVING,
+  }),
+  webMetricsToken: spec({
+    env: 'CREMA_WEB_METRICS_TOKEN',
+    flag: 'web-metrics-token',
+    kind: 'string',
+    schema: z.string().trim().min(16, 'must be at least 16 characters'),
+    defaultDoc: 'none',
+    doc: 'Bearer token `/metrics` on the web port requires (Prometheus: `authorization: {credentials_file: …}` in the scrape config).',
+    commands: SERVING,
+    secret: true,
+  }),
+  trustProxy: spec({
+    env: 'CREMA_TRUST_PROXY',
+    flag: 'trust-proxy',
+    kind: 'string',
+    schema: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return parseTrustProxy(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+    default: 'off',
+    doc: 'Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` the web server believes (Express `trust proxy`): `off`, the number of proxies in front (`1`), or their addresses and CIDR ranges (`loopback`, `10.0.0.0/8`). Rate limits then key on the real client, and HSTS is sent for HTTPS requests.',
+    commands: SERVING,
+  }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -546,6 +584,12 @@ export interface Config {
   readonly influx: InfluxSettings | undefined;
   readonly provisionalMs: number;
   readonly exportBatch: number;
+  /** Whether the web port serves `/metrics` (`auto` resolved against the listen address and token). */
+  readonly webMetrics: 'on' | 'off';
+  /** Token `/metrics` on the web port requires; undefined serves it to anyone. */
+  readonly webMetricsToken: string | undefined;
+  /** Express's `trust proxy` for the web server. */
+  readonly trustProxy: TrustProxy;
   /** Each setting's source, for `crema config`. */
   readonly sources: Readonly<Record<SettingName, SettingSource>>;
 }
@@ -695,6 +739,10 @@ export function loadConfig(
           },
     provisionalMs: Math.round(v.provisionalSeconds * 1000),
     exportBatch: v.exportBatch,
+    webMetrics:
+      v.webMetrics !== 'auto' ? v.webMetrics : isLoopbackHost(v.webHost) || v.webMetricsToken !== undefined ? 'on' : 'off',
+    webMetricsToken: v.webMetricsToken,
+    trustProxy: v.trustProxy,
     sources,
   };
 }
@@ -756,6 +804,10 @@ function rawValue(config: Config, key: SettingName): string {
       return String(config.provisionalMs / 1000);
     case 'seed':
       return config.seed === undefined ? '(random)' : String(config.seed);
+    case 'webMetricsToken':
+      return config.webMetricsToken ? '***' : '(none)';
+    case 'trustProxy':
+      return formatTrustProxy(config.trustProxy);
     default: {
       const value = (config as unknown as Record<string, unknown>)[key];
       return s.secret ? '***' : String(value);

@@ -26,6 +26,9 @@ export function createWeb(config: Config, log: Logger, metrics: Metrics) {
     streamBufferBytes: config.streamBufferBytes,
     heartbeatMs: config.heartbeatMs,
     alertsToken: config.alertsToken,
+    metricsEndpoint: config.webMetrics,
+    metricsToken: config.webMetricsToken,
+    trustProxy: config.trustProxy,
     log,
     metrics,
   });

@@ -9,6 +9,7 @@ import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { RedisKeys } from '../core/keys.js';
+import type { TrustProxy } from '../core/network.js';
 import { connectRedis } from '../core/redis.js';
 import { AlertBoard } from './alert-board.js';
 import { createApp } from './app.js';
@@ -33,6 +34,12 @@ export interface WebServerOptions {
   readonly heartbeatMs: number;
   /** Bearer token `POST /api/alerts` requires; undefined accepts any client. */
   readonly alertsToken?: string | undefined;
+  /** Whether `/metrics` is served on this port. @defaultValue 'on' */
+  readonly metricsEndpoint?: 'on' | 'off';
+  /** Bearer token `/metrics` requires; undefined serves it to anyone. */
+  readonly metricsToken?: string | undefined;
+  /** Express's `trust proxy`. @defaultValue false */
+  readonly trustProxy?: TrustProxy;
   readonly log: Logger;
   readonly metrics: Metrics;
 }

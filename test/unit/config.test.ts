@@ -82,6 +82,34 @@ describe('configuration', () => {
     expect(problems(() => loadConfig('process', ['--catalog-file', join(dir, 'missing.json')], {}))[0]).toMatch(/cannot read/);
   });
 
+  it('reads the trust-proxy setting as Express takes it, and refuses to trust every address', () => {
+    expect(loadConfig('serve', [], {}).trustProxy).toBe(false);
+    expect(loadConfig('serve', ['--trust-proxy', '1'], {}).trustProxy).toBe(1);
+    expect(loadConfig('serve', [], { CREMA_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::1']);
+    expect(loadConfig('up', ['--trust-proxy', 'off'], {}).trustProxy).toBe(false);
+    expect(problems(() => loadConfig('serve', ['--trust-proxy', 'true'], {}))[0]).toMatch(/^CREMA_TRUST_PROXY \(--trust-proxy\): must not trust every address/);
+    expect(problems(() => loadConfig('serve', ['--trust-proxy', '10.0.0.0/33'], {}))[0]).toMatch(/CREMA_TRUST_PROXY .*10\.0\.0\.0\/33/);
+    expect(problems(() => loadConfig('serve', ['--trust-proxy', 'proxy.example'], {}))[0]).toMatch(/neither an address/);
+    expect(describeConfig(loadConfig('serve', ['--trust-proxy', '2'], {}))).toMatch(/CREMA_TRUST_PROXY\s+2\s+\(flag\)/);
+  });
+
+  it('serves /metrics on the page port on loopback, and beyond loopback only with a token or when told to', () => {
+    const token = { CREMA_ALERTS_TOKEN: 'alerts-token-0123456789' };
+    expect(loadConfig('serve', [], {}).webMetrics).toBe('on');
+    expect(loadConfig('serve', ['--web-host', '::1'], {}).webMetrics).toBe('on');
+    expect(loadConfig('serve', ['--web-host', '0.0.0.0'], token).webMetrics).toBe('off');
+    const guarded = loadConfig('serve', ['--web-host', '0.0.0.0', '--web-metrics-token', 'metrics-token-0123456789'], token);
+    expect(guarded).toMatchObject({ webMetrics: 'on', webMetricsToken: 'metrics-token-0123456789' });
+    expect(loadConfig('serve', ['--web-host', '0.0.0.0', '--web-metrics', 'on'], token).webMetrics).toBe('on');
+    expect(loadConfig('serve', ['--web-metrics', 'off'], {}).webMetrics).toBe('off');
+    expect(problems(() => loadConfig('serve', ['--web-metrics', 'maybe'], {}))[0]).toMatch(/^CREMA_WEB_METRICS \(--web-metrics\)/);
+    expect(problems(() => loadConfig('serve', ['--web-metrics-token', 'short'], {}))[0]).toMatch(/at least 16/);
+    const shown = describeConfig(guarded);
+    expect(shown).not.toContain('metrics-token-0123456789');
+    expect(shown).toMatch(/CREMA_WEB_METRICS_TOKEN\s+\*\*\*/);
+    expect(describeConfig(loadConfig('serve', [], {}))).toMatch(/CREMA_WEB_METRICS_TOKEN\s+\(none\)/);
+  });
+
   it('documents every setting in the README table', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(settingsMarkdown());
