@@ -407,8 +407,8 @@ export const SETTINGS = {
     flag: 'alerts-token',
     kind: 'string',
     schema: z.string().trim().min(16, 'must be at least 16 characters'),
-    defaultDoc: 'none: any client may post alerts',
-    doc: 'Bearer token Alertmanager must send to `POST /api/alerts` (its webhook `http_config.authorization`); the alerts are shown on the page.',
+    defaultDoc: 'none: on loopback any local client may post alerts; required beyond loopback',
+    doc: 'Bearer token Alertmanager must send to `POST /api/alerts` (its webhook `http_config.authorization`); the alerts are shown on the page. `crema serve` refuses to start without it when `CREMA_WEB_HOST` is not a loopback address.',
     commands: SERVING,
     secret: true,
   }),
@@ -689,6 +689,11 @@ export function loadConfig(
   }
   if (command === 'export' && v.influxUrl === undefined) {
     throw new ConfigError([`${label(SETTINGS.influxUrl)}: crema export needs it, such as http://127.0.0.1:8086`]);
+  }
+  if ((command === 'serve' || command === 'up') && v.alertsToken === undefined && !isLoopbackHost(v.webHost)) {
+    throw new ConfigError([
+      `${label(SETTINGS.alertsToken)}: required when the web server listens beyond loopback (CREMA_WEB_HOST=${v.webHost}), or anyone who can reach it could post alerts to the page; set a random token of at least 16 characters (such as \`openssl rand -hex 24\`) and give Alertmanager the same, or listen on 127.0.0.1`,
+    ]);
   }
   const windowMs = v.windowSeconds * 1000;
   return {

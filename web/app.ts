@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../core/log.js';
 import type { TrustProxy } from '../core/network.js';
 import type { Metrics } from '../core/metrics.js';
-import { AlertPayloadError, type AlertBoard } from './alert-board.js';
+import { ALERT_TEXT_LIMITS, type AlertBoard, AlertPayloadError, type AppliedNotification, MAX_FIRING_ALERTS } from './alert-board.js';
 import { type AlertsEvent, STREAM_EVENTS, type WindowsResponse } from './api-types.js';
 import type { WindowHistory } from './history.js';
 import { apiRateLimit, cors, hasBearer, securityHeaders } from './security.js';
@@ -38,6 +38,11 @@ export interface AppOptions {
   readonly metrics: Metrics;
 }
 
+/**
+ * Largest alerts notification read. Alertmanager posts one per alert group; 1 MB holds several
+ * hundred alerts with their labels and annotations, more than the page shows.
+ */
+const ALERTS_BODY_LIMIT = '1mb';
 const ROUTES = new Set(['/api/windows', '/api/stream', '/api/alerts', '/healthz', '/metrics']);
 // Bundles carry a content hash in their names (page-abc123.js), so they never change in place.
 const HASHED = /-[A-Z0-9]{8}\.(js|css)$/;
@@ -129,32 +134,53 @@ export function createApp(o: AppOptions): express.Express {
     .all(otherMethods(READ));
   const alerts = api.route('/alerts');
   alerts.get((_req, res) => {
-    res.set('cache-control', 'no-store').json({ alerts: o.alerts.list() } satisfies AlertsEvent);
+    res.set('cache-control', 'no-store').json(o.alerts.list() satisfies AlertsEvent);
   });
-  alerts.post(express.json({ limit: '1mb' }), (req, res) => {
-    if (o.alertsToken !== undefined && !hasBearer(req, o.alertsToken)) {
+  // Logged once per flood (until every firing alert fits again), and cut texts once per process.
+  let cappedLogged = false;
+  let cutLogged = false;
+  alerts.post(
+    // The token first: a stranger's body is never read, let alone parsed.
+    (req, res, next) => {
+      if (o.alertsToken === undefined || hasBearer(req, o.alertsToken)) return next();
       o.metrics.web.alertNotifications.inc({ result: 'unauthorized' });
+      // The body is left unread; Node discards it as it arrives, without holding it.
       res.status(401).set('www-authenticate', 'Bearer').json({ error: 'a bearer token is required (CREMA_ALERTS_TOKEN)' });
-      return;
-    }
-    let changed: boolean;
-    try {
-      changed = o.alerts.apply(req.body);
-    } catch (error) {
-      if (!(error instanceof AlertPayloadError)) throw error;
-      o.metrics.web.alertNotifications.inc({ result: 'rejected' });
-      res.status(400).json({ error: error.message });
-      return;
-    }
-    o.metrics.web.alertNotifications.inc({ result: 'applied' });
-    o.metrics.web.alertsFiring.set(o.alerts.size);
-    if (changed) {
-      const alerts = o.alerts.list();
-      o.log.info({ firing: alerts.map((a) => a.name) }, 'alerts changed');
-      o.hub.setState(STREAM_EVENTS.alerts, { alerts } satisfies AlertsEvent);
-    }
-    res.status(200).json({ firing: o.alerts.size });
-  });
+    },
+    express.json({ limit: ALERTS_BODY_LIMIT }),
+    (req, res) => {
+      let applied: AppliedNotification;
+      try {
+        applied = o.alerts.apply(req.body);
+      } catch (error) {
+        if (!(error instanceof AlertPayloadError)) throw error;
+        o.metrics.web.alertNotifications.inc({ result: 'rejected' });
+        res.status(400).json({ error: error.message });
+        return;
+      }
+      o.metrics.web.alertNotifications.inc({ result: 'applied' });
+      o.metrics.web.alertsFiring.set(o.alerts.size);
+      o.metrics.web.alertsCapped.inc({ reason: 'too_many' }, applied.capped);
+      o.metrics.web.alertsCapped.inc({ reason: 'truncated' }, applied.truncated);
+      if (applied.capped > 0 && !cappedLogged) {
+        cappedLogged = true;
+        o.log.warn({ shown: o.alerts.size, omitted: o.alerts.omittedCount }, `more alerts fire than the page shows (${MAX_FIRING_ALERTS}); the least severe are left out and counted in coffee_web_alerts_capped_total`);
+      } else if (applied.capped === 0 && o.alerts.omittedCount === 0) {
+        cappedLogged = false;
+      }
+      if (applied.truncated > 0 && !cutLogged) {
+        cutLogged = true;
+        o.log.warn({ limits: ALERT_TEXT_LIMITS }, 'alert texts cut to the lengths the page shows; counted in coffee_web_alerts_capped_total');
+      }
+      if (applied.changed) {
+        const state = o.alerts.list();
+        // Names only, and only a few: annotations can be long and say more than a log should.
+        o.log.info({ firing: state.alerts.length, omitted: state.omitted, names: state.alerts.slice(0, 10).map((a) => a.name) }, 'alerts changed');
+        o.hub.setState(STREAM_EVENTS.alerts, state satisfies AlertsEvent);
+      }
+      res.status(200).json({ firing: o.alerts.size, omitted: o.alerts.omittedCount });
+    },
+  );
   alerts.all(otherMethods([...READ, 'POST']));
   api.use((_req, res) => {
     res.status(404).json({ error: 'no such endpoint: try /api/windows, /api/stream or /api/alerts' });

@@ -82,6 +82,21 @@ describe('configuration', () => {
     expect(problems(() => loadConfig('process', ['--catalog-file', join(dir, 'missing.json')], {}))[0]).toMatch(/cannot read/);
   });
 
+  it('requires an alerts token when the web server listens beyond loopback, and only then', () => {
+    for (const host of ['0.0.0.0', '::', '192.0.2.10', 'crema.example']) {
+      for (const command of ['serve', 'up'] as const) {
+        expect(problems(() => loadConfig(command, ['--web-host', host], {}))).toEqual([
+          `CREMA_ALERTS_TOKEN (--alerts-token): required when the web server listens beyond loopback (CREMA_WEB_HOST=${host}), or anyone who can reach it could post alerts to the page; set a random token of at least 16 characters (such as \`openssl rand -hex 24\`) and give Alertmanager the same, or listen on 127.0.0.1`,
+        ]);
+      }
+      expect(loadConfig('serve', ['--web-host', host, '--alerts-token', 'alerts-token-0123456789'], {}).alertsToken).toBe('alerts-token-0123456789');
+    }
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(loadConfig('serve', ['--web-host', host], {}).alertsToken).toBeUndefined();
+    // Other commands do not serve the page; `crema config` shows what was asked for.
+    expect(loadConfig('process', [], { CREMA_WEB_HOST: '0.0.0.0' }).command).toBe('process');
+    expect(loadConfig('config', ['--web-host', '0.0.0.0'], {}).webHost).toBe('0.0.0.0');
+  });
+
   it('reads the trust-proxy setting as Express takes it, and refuses to trust every address', () => {
     expect(loadConfig('serve', [], {}).trustProxy).toBe(false);
     expect(loadConfig('serve', ['--trust-proxy', '1'], {}).trustProxy).toBe(1);
