@@ -36,10 +36,11 @@ function render(): void {
   const windows = store.list();
   const latest = store.latest();
   const byStart = new Map(windows.map((w) => [w.start, w]));
-  const slots: Slot[] = windowSlots(latest?.start, Date.now(), windowMs, WINDOWS_SHOWN).map((start) => ({ start, window: byStart.get(start) }));
+  const now = Date.now();
+  const slots: Slot[] = windowSlots(latest?.start, now, windowMs, WINDOWS_SHOWN).map((start) => ({ start, window: byStart.get(start) }));
   element('empty').hidden = slots.some((s) => s.window !== undefined);
-  bars.render(slots, dimension);
-  orders.render(slots);
+  bars.render(slots, dimension, windowMs, now);
+  orders.render(slots, windowMs, now);
   renderTotals(latest);
   renderState();
 }
