@@ -79,7 +79,16 @@ export class WebServer implements Stage {
       const address = await listen(this.server, port, host).catch((error: Error) => {
         throw new CremaError(`web server cannot listen on ${host}:${port} (${error.message}); set CREMA_WEB_PORT or CREMA_WEB_HOST`, 'listen');
       });
-      log.info({ url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` }, 'serving the live page');
+      const { alertsToken, metricsEndpoint = 'on', metricsToken } = this.options;
+      log.info(
+        {
+          url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/`,
+          // Said once, here: who may post alerts and read metrics.
+          alertsWebhook: alertsToken === undefined ? 'open' : 'bearer token',
+          metrics: metricsEndpoint === 'off' ? 'off (CREMA_WEB_METRICS)' : metricsToken === undefined ? 'open' : 'bearer token',
+        },
+        'serving the live page',
+      );
       return address;
     })();
     return this.listening;

@@ -122,6 +122,7 @@ it('stays small under a flood of large alert posts, refuses wrong tokens without
 
     expect((await server.process.terminate()).code).toBe(0);
     const lines = server.process.logs.split('\n').filter(Boolean);
+    expect(JSON.parse(lines.find((line) => line.includes('serving the live page'))!)).toMatchObject({ alertsWebhook: 'bearer token', metrics: 'open' });
     expect(lines.filter((line) => line.includes('more alerts fire than the page shows'))).toHaveLength(1);
     expect(lines.filter((line) => line.includes('alert texts cut'))).toHaveLength(1);
     for (const line of lines) expect(line.length).toBeLessThan(2048);
