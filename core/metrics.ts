@@ -154,6 +154,12 @@ export function createMetrics(host: string) {
         labelNames: ['result'] as const,
         registers,
       }),
+      alertsCapped: new Counter({
+        name: 'coffee_web_alerts_capped_total',
+        help: 'Firing alerts of /api/alerts notifications not shown in full, by reason: too_many (over the 100 shown), truncated (a text cut).',
+        labelNames: ['reason'] as const,
+        registers,
+      }),
       historyDuration: new Histogram({
         name: 'coffee_web_history_duration_seconds',
         help: 'Time to read the windows of one /api/windows request from Redis.',
@@ -204,5 +210,6 @@ export function createMetrics(host: string) {
   for (const kind of ['final', 'revised', 'provisional']) metrics.exporter.windows.inc({ kind }, 0);
   for (const reason of ['slow', 'full']) metrics.web.droppedClients.inc({ reason }, 0);
   for (const result of ['applied', 'rejected', 'unauthorized']) metrics.web.alertNotifications.inc({ result }, 0);
+  for (const reason of ['too_many', 'truncated']) metrics.web.alertsCapped.inc({ reason }, 0);
   return metrics;
 }

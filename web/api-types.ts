@@ -52,20 +52,31 @@ export interface StatusEvent {
   readonly redis: 'up' | 'down';
 }
 
-/** An alert firing now, as Alertmanager reported it to `POST /api/alerts`. */
+/**
+ * An alert firing now, as Alertmanager reported it to `POST /api/alerts`; texts longer than the
+ * server keeps are cut and end with "…".
+ */
 export interface FiringAlert {
-  /** The alert's name, such as `CremaOrderRateLow`. */
+  /** The alert's name, such as `CremaOrderRateLow` (at most 100 characters). */
   readonly name: string;
+  /** At most 32 characters. */
   readonly severity: string;
+  /** At most 200 characters. */
   readonly summary: string;
+  /** At most 500 characters. */
   readonly description: string;
   /** ISO-8601. */
   readonly startsAt: string;
 }
 
-/** Stream event `alerts` (and the body of `GET /api/alerts`): every alert firing now, most severe first. */
+/**
+ * Stream event `alerts` (and the body of `GET /api/alerts`): the alerts firing now, most severe
+ * first, at most 100 of them.
+ */
 export interface AlertsEvent {
   readonly alerts: readonly FiringAlert[];
+  /** Alerts firing beyond those shown (counted up to 1,000). */
+  readonly omitted: number;
 }
 
 /**

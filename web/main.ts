@@ -6,6 +6,7 @@ import { createRedis } from '../core/redis.js';
 import type { StageConfig } from '../core/settings/index.js';
 import { waitForSharedSettings } from '../core/shared-settings.js';
 import { publicDir } from './public-dir.js';
+import { metricsEndpoint } from './security.js';
 import { WebServer } from './web-server.js';
 
 export function createWeb(config: StageConfig<'serve'>, log: Logger, metrics: Metrics) {
@@ -29,6 +30,9 @@ export function createWeb(config: StageConfig<'serve'>, log: Logger, metrics: Me
     streamBufferBytes: config.streamBufferBytes,
     heartbeatMs: config.heartbeatMs,
     alertsToken: config.alertsToken,
+    metricsEndpoint: metricsEndpoint(config),
+    metricsToken: config.webMetricsToken,
+    trustProxy: config.trustProxy,
     log,
     metrics,
   });

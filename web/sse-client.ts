@@ -8,6 +8,9 @@ export class SseClient {
   private held: Buffer[] | undefined = [];
   private heldBytes = 0;
   private ended = false;
+  /** State events whose latest frame is still queued, and its size: not held against the client. */
+  private readonly queuedState = new Map<string, number>();
+  private queuedStateBytes = 0;
 
   /**
    * @param res the response, headers not yet sent
@@ -39,13 +42,30 @@ export class SseClient {
     this.write(frame);
   }
 
-  /** Writes `first`, then the frames that waited while the client was held. */
-  release(first: string): void {
+  /**
+   * Writes the newest frame of a state event (such as the firing alerts). A state frame replaces
+   * the one before, so the newest one of each event is not counted against the client's buffer:
+   * a large state never makes a client "slow". A client that has not taken the previous frame of
+   * the same event yet is behind, and this one counts. While held, nothing is written:
+   * {@link release} sends the current states.
+   */
+  sendState(event: string, frame: Buffer): void {
+    if (this.closed || this.held) return;
+    this.writeState(event, frame);
+  }
+
+  /** Writes `hello`, the current `states`, `rest`, then the frames that waited while the client was held. */
+  release(hello: string, states: ReadonlyMap<string, Buffer> = new Map(), rest = ''): void {
     const held = this.held ?? [];
     this.held = undefined;
     this.heldBytes = 0;
     if (this.closed) return;
-    this.write(Buffer.concat([Buffer.from(first), ...held]));
+    // One segment on the wire for what is written now.
+    this.res.cork();
+    this.write(Buffer.from(hello));
+    for (const [event, frame] of states) this.writeState(event, frame);
+    if (rest !== '' || held.length > 0) this.write(Buffer.concat([Buffer.from(rest), ...held]));
+    process.nextTick(() => this.res.uncork());
   }
 
   /** Ends the stream politely (server shutdown). */
@@ -56,11 +76,33 @@ export class SseClient {
   }
 
   private write(frame: Buffer): void {
+    if (this.closed) return;
+    this.res.write(frame);
+    this.checkBacklog();
+  }
+
+  private writeState(event: string, frame: Buffer): void {
+    if (this.closed) return;
+    const exempt = !this.queuedState.has(event);
+    if (exempt) {
+      this.queuedState.set(event, frame.length);
+      this.queuedStateBytes += frame.length;
+    }
+    // Called once the socket took the frame (or failed to: then the client is gone anyway).
+    this.res.write(frame, () => {
+      if (!exempt) return;
+      this.queuedState.delete(event);
+      this.queuedStateBytes -= frame.length;
+    });
+    this.checkBacklog();
+  }
+
+  private checkBacklog(): void {
     // Node queues what the socket cannot take yet; that queue is the client's buffer. Past the
     // bound the client is not keeping up, and waiting for it would hold its memory (never the
-    // others' delivery: a write never blocks), so it goes.
-    this.res.write(frame);
-    if (this.res.writableLength > this.maxBufferBytes) this.drop('slow');
+    // others' delivery: a write never blocks), so it goes. The newest state frames are not
+    // part of that backlog: at most one per state event is ever exempt.
+    if (this.res.writableLength - this.queuedStateBytes > this.maxBufferBytes) this.drop('slow');
   }
 
   private drop(reason: DropReason): void {

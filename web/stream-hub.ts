@@ -50,7 +50,7 @@ export class StreamHub {
   private readonly replay: Relayed[] = [];
   private readonly clients = new Set<SseClient>();
   /** The newest frame of each state event, sent to every new client after its hello. */
-  private readonly states = new Map<string, string>();
+  private readonly states = new Map<string, Buffer>();
   private readonly stopping = new AbortController();
   private heartbeat: NodeJS.Timeout | undefined;
   private subscribing: Promise<void> | undefined;
@@ -113,28 +113,28 @@ export class StreamHub {
     const missed = this.missedSince(lastEventId);
     const hello = (resumed: boolean) =>
       sseRetry(this.options.retryMs ?? 1000) +
-      sseFrame(STREAM_EVENTS.hello, { resumed, windowMs: this.options.windowMs() ?? null, redis: this.redisUp ? 'up' : 'down' } satisfies HelloEvent) +
-      [...this.states.values()].join('');
+      sseFrame(STREAM_EVENTS.hello, { resumed, windowMs: this.options.windowMs() ?? null, redis: this.redisUp ? 'up' : 'down' } satisfies HelloEvent);
     if (missed) {
-      client.release(hello(true) + Buffer.concat(missed.map((e) => e.frame)).toString());
+      client.release(hello(true), this.states, Buffer.concat(missed.map((e) => e.frame)).toString());
       return;
     }
     // Live events wait behind the snapshot, so the client sees its window change in order.
     const asOf = formatEventId({ epoch: this.epoch, seq: this.seq });
     this.options.history.latest(Date.now()).then(
-      (snapshot) => client.release(hello(false) + (snapshot ? sseFrame(STREAM_EVENTS.window, snapshot, asOf) : '')),
-      () => client.release(hello(false)),
+      (snapshot) => client.release(hello(false), this.states, snapshot ? sseFrame(STREAM_EVENTS.window, snapshot, asOf) : ''),
+      () => client.release(hello(false), this.states),
     );
   }
 
   /**
    * Sends a state event (such as the firing alerts) to every client now, and to each new client
-   * right after its hello. State events carry the whole state, so they are never replayed.
+   * right after its hello. State events carry the whole state, so they are never replayed, and
+   * the newest one never counts against a client's buffer (see {@link SseClient.sendState}).
    */
   setState(event: string, data: unknown): void {
-    const frame = sseFrame(event, data);
+    const frame = Buffer.from(sseFrame(event, data));
     this.states.set(event, frame);
-    this.broadcast(Buffer.from(frame));
+    for (const client of this.clients) client.sendState(event, frame);
   }
 
   /** Ends every stream and the subscription. Idempotent. */

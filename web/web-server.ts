@@ -8,6 +8,7 @@ import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { RedisKeys } from '../core/keys.js';
+import type { TrustProxy } from '../core/network.js';
 import { connectRedis } from '../core/redis.js';
 import type { SharedSettings } from '../core/shared-settings.js';
 import { AlertBoard } from './alert-board.js';
@@ -37,6 +38,12 @@ export interface WebServerOptions {
   readonly heartbeatMs: number;
   /** Bearer token `POST /api/alerts` requires; undefined accepts any client. */
   readonly alertsToken?: string | undefined;
+  /** Whether `/metrics` is served on this port. @defaultValue 'on' */
+  readonly metricsEndpoint?: 'on' | 'off';
+  /** Bearer token `/metrics` requires; undefined serves it to anyone. */
+  readonly metricsToken?: string | undefined;
+  /** Express's `trust proxy`. @defaultValue false */
+  readonly trustProxy?: TrustProxy;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
@@ -86,7 +93,16 @@ export class WebServer implements Stage {
         },
       );
       this.hub.start();
-      log.info({ url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` }, 'serving the live page');
+      const { alertsToken, metricsEndpoint = 'on', metricsToken } = this.options;
+      log.info(
+        {
+          url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/`,
+          // Said once, here: who may post alerts and read metrics.
+          alertsWebhook: alertsToken === undefined ? 'open' : 'bearer token',
+          metrics: metricsEndpoint === 'off' ? 'off (CREMA_WEB_METRICS)' : metricsToken === undefined ? 'open' : 'bearer token',
+        },
+        'serving the live page',
+      );
       return address;
     })();
     return this.listening;

@@ -31,16 +31,41 @@ export class QueryError extends Error {
 
 // ISO-8601 date-time with a zone (Z or ±hh:mm), or whole epoch milliseconds. A time without a zone
 // is refused: the server's zone is not the caller's.
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-](\d{2}):?(\d{2}))$/;
 const EPOCH_MS = /^\d{1,15}$/;
+const FORMAT = 'must be ISO-8601 with a zone (2026-11-21T10:00:00Z) or epoch milliseconds';
+
+/**
+ * Whether the fields of an ISO-8601 match name a real instant. Date.parse rolls impossible dates
+ * over (February 30 becomes March 2), which would silently move the range.
+ */
+function realDateTime(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second = 0, , , offsetHours = 0, offsetMinutes = 0] = [
+    m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9], m[10],
+  ].map((part) => (part === undefined ? undefined : Number(part)));
+  if (month! < 1 || month! > 12 || day! < 1) return false;
+  // Day 0 of the next month is the last day of this one.
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 23 && offsetMinutes! <= 59;
+}
 
 const instant = z
   .string()
   .trim()
   .transform((text, ctx) => {
-    const ms = EPOCH_MS.test(text) ? Number(text) : ISO.test(text) ? Date.parse(text) : Number.NaN;
+    let ms = Number.NaN;
+    if (EPOCH_MS.test(text)) {
+      ms = Number(text);
+    } else {
+      const match = ISO.exec(text);
+      if (match && !realDateTime(match)) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not a real date and time (no such day, hour, minute or offset)` });
+        return z.NEVER;
+      }
+      if (match) ms = Date.parse(text);
+    }
     if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) {
-      ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 with a zone (2026-11-21T10:00:00Z) or epoch milliseconds' });
+      ctx.addIssue({ code: 'custom', message: FORMAT });
       return z.NEVER;
     }
     return ms;

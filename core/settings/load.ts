@@ -47,6 +47,7 @@ export function loadSettings(command: Command, argv: readonly string[], env: Nod
   const raws = new Map<SettingName, Raw>();
   const failed = new Set<string>();
   const resolved = {} as Record<SettingName, ResolvedSetting>;
+  const earlier: Record<string, unknown> = {};
   for (const [key, s] of ENTRIES) {
     const reads = readsSetting(command, s);
     const flag = reads ? flags[s.flag] : undefined;
@@ -71,7 +72,10 @@ export function loadSettings(command: Command, argv: readonly string[], env: Nod
       }
     }
     raws.set(key, raw);
-    const problems = parseSetting(command, s, raw, (parsed, value) => (resolved[key] = { source, parsed, value }));
+    const problems = parseSetting(command, s, raw, earlier, (parsed, value) => {
+      resolved[key] = { source, parsed, value };
+      earlier[key] = value;
+    });
     if (problems.length > 0) {
       failed.add(key);
       errors.push(...problems.map((p) => `${settingLabel(s)}: ${p}`));
@@ -90,7 +94,7 @@ export function loadConfig(command: Command, argv: readonly string[], env: NodeJ
 }
 
 /** Parses, converts and checks one setting; returns its problems (none when `accept` was called). */
-function parseSetting(command: Command, s: Setting, raw: Raw, accept: (parsed: unknown, value: unknown) => void): string[] {
+function parseSetting(command: Command, s: Setting, raw: Raw, earlier: Readonly<Record<string, unknown>>, accept: (parsed: unknown, value: unknown) => void): string[] {
   const result = s.schema.safeParse(raw);
   if (!result.success) {
     const shown = Array.isArray(raw) ? raw.join(',') : raw;
@@ -104,7 +108,7 @@ function parseSetting(command: Command, s: Setting, raw: Raw, accept: (parsed: u
     if (error instanceof SettingProblem) return [...error.problems];
     throw error;
   }
-  const problem = readsSetting(command, s) ? s.check?.(value, command) : undefined;
+  const problem = readsSetting(command, s) ? s.check?.(value, command, earlier) : undefined;
   if (problem !== undefined) return [problem];
   accept(result.data, value);
   return [];

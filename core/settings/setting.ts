@@ -44,8 +44,12 @@ export interface SettingSpec<S extends z.ZodType, V, C extends readonly Command[
   readonly convert?: (parsed: z.output<S>) => V;
   /** How `crema config` shows the value, from the parsed text and the converted value. @defaultValue the text; `***` for a secret */
   readonly display?: (parsed: z.output<S>, value: V) => string;
-  /** A problem with the value for this command, beyond its schema (a setting one command requires). */
-  readonly check?: (value: V, command: Command) => string | undefined;
+  /**
+   * A problem with the value for this command, beyond its schema (a setting one command requires,
+   * or one that another setting makes necessary); `earlier` holds the values of the settings
+   * declared before this one.
+   */
+  readonly check?: (value: V, command: Command, earlier: Readonly<Record<string, unknown>>) => string | undefined;
   /** One sentence for users. */
   readonly doc: string;
   /** Commands that read this setting; no other command accepts its flag or reads its variable. */

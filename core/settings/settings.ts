@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { catalogHash } from '../catalog.js';
+import { formatTrustProxy, isLoopbackHost, parseTrustProxy } from '../network.js';
 import { loadCatalogFile } from './catalog-file.js';
 import { booleanText, httpUrl, name, nonEmpty, origin, positiveNumber, redisUrl, wholeNumber, zeroOrMore } from './schemas.js';
 import { type Command, type SettingSource, maskUrl, setting } from './setting.js';
@@ -303,10 +304,14 @@ export const SETTINGS = Object.freeze({
     env: 'CREMA_ALERTS_TOKEN',
     flag: 'alerts-token',
     schema: z.string().trim().min(16, 'must be at least 16 characters').optional(),
-    defaultDoc: 'none: any client may post alerts',
-    doc: 'Bearer token Alertmanager must send to `POST /api/alerts` (its webhook `http_config.authorization`); the alerts are shown on the page.',
+    defaultDoc: 'none: on loopback any local client may post alerts; required beyond loopback',
+    doc: 'Bearer token Alertmanager must send to `POST /api/alerts` (its webhook `http_config.authorization`); the alerts are shown on the page. `crema serve` refuses to start without it when `CREMA_WEB_HOST` is not a loopback address.',
     commands: SERVING,
     secret: true,
+    check: (token, command, earlier) =>
+      (command === 'serve' || command === 'up') && token === undefined && !isLoopbackHost(String(earlier.webHost))
+        ? `required when the web server listens beyond loopback (CREMA_WEB_HOST=${String(earlier.webHost)}), or anyone who can reach it could post alerts to the page; set a random token of at least 16 characters (such as \`openssl rand -hex 24\`) and give Alertmanager the same, or listen on 127.0.0.1`
+        : undefined,
   }),
   heartbeatMs: setting({
     env: 'CREMA_HEARTBEAT_SECONDS',
@@ -379,6 +384,39 @@ export const SETTINGS = Object.freeze({
     default: '500',
     doc: 'Most windows the exporter reads and writes in one step (each is up to 23 points).',
     commands: EXPORTING,
+  }),
+  webMetrics: setting({
+    env: 'CREMA_WEB_METRICS',
+    flag: 'web-metrics',
+    schema: z.enum(['auto', 'on', 'off']),
+    default: 'auto',
+    doc: 'Whether the web port serves `/metrics`. `auto`: on when `CREMA_WEB_HOST` is a loopback address or `CREMA_WEB_METRICS_TOKEN` is set, off otherwise; `on` serves it (behind the token when one is set).',
+    commands: SERVING,
+  }),
+  webMetricsToken: setting({
+    env: 'CREMA_WEB_METRICS_TOKEN',
+    flag: 'web-metrics-token',
+    schema: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+    defaultDoc: 'none',
+    doc: 'Bearer token `/metrics` on the web port requires (Prometheus: `authorization: {credentials_file: …}` in the scrape config).',
+    commands: SERVING,
+    secret: true,
+  }),
+  trustProxy: setting({
+    env: 'CREMA_TRUST_PROXY',
+    flag: 'trust-proxy',
+    schema: z.string().transform((text, ctx) => {
+      try {
+        return parseTrustProxy(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+    default: 'off',
+    display: (trust) => formatTrustProxy(trust),
+    doc: 'Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` the web server believes (Express `trust proxy`): `off`, the number of proxies in front (`1`), or their addresses and CIDR ranges (`loopback`, `10.0.0.0/8`). Rate limits then key on the real client, and HSTS is sent for HTTPS requests.',
+    commands: SERVING,
   }),
   rotateMb: setting({
     env: 'CREMA_ROTATE_MB',

@@ -171,8 +171,126 @@ it('shows a Redis outage and recovers from it without a reload', async () => {
   } finally {
     await page.close();
     await web.close();
-    await t.cleanup();
     await redisServer.dispose();
+  }
+});
+
+/** The `x` of every point a path goes through, and whether it uses anything but straight lines. */
+function pathPoints(d: string): { xs: number[]; commands: string[] } {
+  const commands = [...d.matchAll(/[A-Za-z]/g)].map((m) => m[0]);
+  const xs = [...d.matchAll(/[ML]\s*(-?[\d.]+)/g)].map((m) => Number(m[1]));
+  return { xs, commands };
+}
+
+it('labels what each chart counts, marks open windows in the key, and draws the orders line straight through closed windows only', async () => {
+  const { redis: t } = env;
+  const web = await startTestWeb(t);
+  const page = await chromium.browser.newPage({ viewport: { width: 1100, height: 900 } });
+  try {
+    const problems = await watchPage(page);
+    const W10 = 10_000;
+    const current = windowStart(Date.now(), W10);
+    // Five closed windows with uneven counts, then two still counting: the one in its grace time and the current one.
+    const counts = [40, 12, 55, 30, 48, 20, 3];
+    const starts = counts.map((_, i) => current - (counts.length - 1 - i) * W10);
+    const open = new Set(starts.slice(-2));
+    for (const [i, start] of starts.entries()) {
+      const orders = counts[i]!;
+      await t.client.hset(t.keys.window(start), {
+        orders: String(orders),
+        drinks: String(orders * 2),
+        'age:1020': String(orders),
+        'payment:Cash': String(orders),
+        'coffee:Espresso': String(orders * 2),
+        ...(open.has(start) ? {} : { final: '1' }),
+      });
+      await t.client.zadd(t.keys.windows, start, String(start));
+    }
+    await page.goto(web.url);
+    await eventually(async () => (await state(page)) === 'live', { message: 'the page never went live' });
+    await eventually(async () => (await dotOrders(page, starts[0]!)) === counts[0], { message: 'the windows are not shown' });
+    await page.waitForTimeout(600); // transitions end: the positions below are the final ones
+
+    // What the axes count.
+    expect(await page.textContent('#chart text.y-label')).toBe('orders per 10 s window');
+    expect(await page.textContent('#line text.y-label')).toBe('orders per 10 s window');
+    await page.click('button[data-dimension="coffee"]');
+    await eventually(async () => (await page.textContent('#chart text.y-label')) === 'drinks per 10 s window', { message: 'the axis did not say drinks' });
+    await page.click('button[data-dimension="payment"]');
+    await eventually(async () => (await page.textContent('#chart text.y-label')) === 'orders per 10 s window', { message: 'the axis did not say orders again' });
+    expect(await page.textContent('#line text.y-label')).toBe('orders per 10 s window');
+
+    // Open windows: marked on the bars and explained in the key of each chart.
+    const hatched = (await page.locator('#chart rect.open-mark').evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-start'))))).sort();
+    expect(hatched).toEqual([...open].sort());
+    expect(await page.locator('#chart rect.open-mark').first().getAttribute('fill')).toBe('url(#open-hatch)');
+    const openBars = await page.locator('#chart rect.bar.open').evaluateAll((rects) => [...new Set(rects.map((r) => Number(r.getAttribute('data-start'))))].sort());
+    expect(openBars).toEqual([...open].sort());
+    for (const key of ['#chart-key', '#line-key']) {
+      expect(await page.isVisible(key)).toBe(true);
+      expect(await page.textContent(key)).toContain('open window (still counting)');
+    }
+
+    // The line: straight segments, through the closed windows only; open windows are hollow points.
+    // Read as one picture, again if a new window moved everything along meanwhile.
+    const lineProblems = async (): Promise<string[]> => {
+      const d = (await page.getAttribute('path.orders-line', 'd')) ?? '';
+      const dots = await page
+        .locator('circle.orders-dot')
+        .evaluateAll((circles) => circles.map((c) => ({ start: Number(c.getAttribute('data-start')), cx: Number(c.getAttribute('cx')), hollow: c.classList.contains('open') })));
+      const { xs, commands } = pathPoints(d);
+      const found: string[] = [];
+      if (commands.some((c) => c !== 'M' && c !== 'L')) found.push(`the line is not straight: ${d}`);
+      for (const start of starts) {
+        const dot = dots.find((x) => x.start === start);
+        if (!dot) {
+          found.push(`no point for ${start}`);
+          continue;
+        }
+        const onLine = xs.some((p) => Math.abs(p - dot.cx) < 0.5);
+        if (dot.hollow !== open.has(start)) found.push(`${start}: hollow ${dot.hollow}, open ${open.has(start)}`);
+        if (onLine === open.has(start)) found.push(`${start}: on the line ${onLine}, open ${open.has(start)}`);
+      }
+      return found;
+    };
+    let seen: string[] = [];
+    await eventually(async () => (seen = await lineProblems()).length === 0, { message: () => `the orders line: ${seen.join('; ')}` });
+
+    expect(problems.console).toEqual([]);
+    expect(problems.errors).toEqual([]);
+    expect(await problems.cspViolations()).toEqual([]);
+  } finally {
+    await page.close();
+    await web.close();
+  }
+});
+
+it('says how many alerts fire beyond those the banner shows', async () => {
+  const { redis: t } = env;
+  const web = await startTestWeb(t);
+  const page = await chromium.browser.newPage();
+  try {
+    const problems = await watchPage(page);
+    await page.goto(web.url);
+    await eventually(async () => (await state(page)) === 'live', { message: 'the page never went live' });
+    const alerts = Array.from({ length: 102 }, (_, i) => ({
+      status: 'firing',
+      labels: { alertname: `CremaAlert${i}`, severity: 'warning' },
+      annotations: { summary: `Alert ${i}` },
+      startsAt: '2026-11-22T00:00:00Z',
+      fingerprint: `a${i}`,
+    }));
+    const response = await fetch(`${web.url}/api/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: '4', status: 'firing', alerts }) });
+    expect(response.status).toBe(200);
+    await eventually(async () => (await page.textContent('#alerts-title')) === '102 alerts firing', { message: 'the banner does not count every alert' });
+    expect(await page.locator('#alerts-list li').count()).toBe(101);
+    expect(await page.textContent('#alerts-list li.alerts-more')).toBe('… and 2 more, not shown here: see Alertmanager.');
+    expect(problems.console).toEqual([]);
+    expect(problems.errors).toEqual([]);
+    expect(await problems.cspViolations()).toEqual([]);
+  } finally {
+    await page.close();
+    await web.close();
   }
 });
 

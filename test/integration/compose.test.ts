@@ -5,10 +5,14 @@
  * ports, and every file a container mounts exists in the repository.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../core/settings/index.js';
+import { COMMANDS, loadConfig } from '../../core/settings/index.js';
+import { tempDir } from '../support/files.js';
+import { parseYaml } from '../support/yaml.js';
+import { metricsEndpoint } from '../../web/security.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,13 +26,19 @@ interface Service {
   ports?: (string | { host_ip?: string; published?: string | number })[];
   volumes?: ({ type: string; source: string; target: string } | string)[];
   environment?: Record<string, string>;
+  entrypoint?: string[];
+  tmpfs?: string[];
 }
 
-/** The compose file as docker-compose resolves it, read through PyYAML (docker-compose's own YAML library). */
+/** The compose file as docker-compose resolves it. */
 function resolvedCompose(): { services: Record<string, Service>; volumes?: Record<string, unknown> } {
-  const yaml = execFileSync('docker-compose', ['--env-file', '.env.example', '-f', 'docker-compose.yml', 'config'], { cwd: root, encoding: 'utf8' });
-  const json = execFileSync('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: yaml, encoding: 'utf8' });
-  return JSON.parse(json);
+  return parseYaml(execFileSync('docker-compose', ['--env-file', '.env.example', '-f', 'docker-compose.yml', 'config'], { cwd: root, encoding: 'utf8' }));
+}
+
+/** The variables of .env.example. */
+function envExample(): Record<string, string> {
+  const lines = readFileSync(`${root}.env.example`, 'utf8').split('\n').filter((line) => /^\w+=/.test(line));
+  return Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 
 describe('docker-compose.yml', () => {
@@ -141,6 +151,75 @@ describe('docker-compose.yml: Prometheus and Alertmanager', () => {
     expect(scrape).toContain('"alertmanager:9093"');
     const alertmanager = readFileSync(`${root}prometheus/alertmanager.yml`, 'utf8');
     expect(alertmanager).toContain(`url: http://web:${ports.web}/api/alerts`);
+  });
+});
+
+describe('docker-compose.yml: tokens of the web server', () => {
+  const compose = resolvedCompose();
+  const example = envExample();
+  const raw = readFileSync(`${root}docker-compose.yml`, 'utf8');
+
+  it('gives crema serve, which listens beyond loopback, the alerts and metrics tokens from .env', () => {
+    const web = compose.services.web!.environment!;
+    expect(web.CREMA_WEB_HOST).toBe('0.0.0.0');
+    for (const variable of ['CREMA_ALERTS_TOKEN', 'CREMA_WEB_METRICS_TOKEN']) {
+      expect(example[variable], variable).toMatch(/^.{16,}$/);
+      expect(web[variable], variable).toBe(example[variable]);
+      // Only from .env: compose refuses to start without it.
+      expect(raw).toContain(`${variable}: \${${variable}:?set ${variable} in .env}`);
+    }
+    // What the container's `crema serve` makes of that environment.
+    const config = loadConfig('serve', [], web);
+    expect(config).toMatchObject({ alertsToken: example.CREMA_ALERTS_TOKEN, webMetricsToken: example.CREMA_WEB_METRICS_TOKEN });
+    expect(metricsEndpoint(config)).toBe('on');
+  });
+
+  const alertmanagerFile = () => {
+    const config = parseYaml<{ receivers: { name: string; webhook_configs: { url: string; http_config?: { authorization?: { credentials_file?: string } } }[] }[] }>(
+      readFileSync(`${root}prometheus/alertmanager.yml`, 'utf8'),
+    );
+    const webhook = config.receivers.find((r) => r.name === 'crema-web')!.webhook_configs[0]!;
+    expect(webhook.url).toBe('http://web:8080/api/alerts');
+    return webhook.http_config?.authorization?.credentials_file;
+  };
+  const prometheusFile = () => {
+    const config = parseYaml<{ scrape_configs: { job_name: string; authorization?: { credentials_file?: string } }[] }>(readFileSync(`${root}prometheus/prometheus.yml`, 'utf8'));
+    return config.scrape_configs.find((j) => j.job_name === 'crema-web')!.authorization?.credentials_file;
+  };
+
+  it.each([
+    ['alertmanager', 'CREMA_ALERTS_TOKEN', alertmanagerFile, '/bin/alertmanager'],
+    ['prometheus', 'CREMA_WEB_METRICS_TOKEN', prometheusFile, '/bin/prometheus'],
+  ])('%s sends %s: its entrypoint writes the token from .env to the file its config names, then runs the server', (service, variable, configuredFile, binary) => {
+    const s = compose.services[service]!;
+    const file = configuredFile();
+    expect(file, `${service} config names no credentials file`).toMatch(/^\//);
+    expect(s.environment?.[variable]).toBe(example[variable]);
+    // In memory only, and in a directory of its own.
+    expect(s.tmpfs?.some((t) => t.split(':')[0] === dirname(file!))).toBe(true);
+    const [shell, flag, script, name, ...rest] = s.entrypoint!;
+    expect([shell, flag, rest]).toEqual(['/bin/sh', '-c', []]);
+    expect(s.command).toContain(`--config.file=/etc/${service}/${service}.yml`);
+
+    // Run the entrypoint as the container would, with the file's directory and the server moved here.
+    const dir = tempDir();
+    try {
+      const server = dir.file('server');
+      writeFileSync(server, `#!/bin/sh\nprintf '%s\\n' "$@" > '${dir.file('args')}'\n`);
+      chmodSync(server, 0o755);
+      // docker-compose prints `$$` for a literal `$`.
+      const local = script!.replaceAll('$$', '$').replaceAll(dirname(file!), dir.path).replace(binary, server);
+      expect(local).toContain(dir.path);
+      expect(local).toContain(server);
+      const token = 'a token with $HOME, "quotes" and spaces';
+      execFileSync('/bin/sh', ['-c', local, name!, ...s.command!], { env: { PATH: process.env.PATH, [variable]: token } });
+      const written = dir.file(basename(file!));
+      expect(readFileSync(written, 'utf8')).toBe(token);
+      expect(statSync(written).mode & 0o777).toBe(0o600);
+      expect(readFileSync(dir.file('args'), 'utf8').trim().split('\n')).toEqual(s.command);
+    } finally {
+      dir.remove();
+    }
   });
 });
 

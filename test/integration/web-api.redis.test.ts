@@ -128,6 +128,9 @@ describe('GET /api/windows', () => {
     ['limit=5&limit=6', 'limit', /once/],
     ['window=1', 'window', /not a parameter/],
     ['from=<script>alert(1)</script>', 'from', /ISO-8601/],
+    // Date.parse would roll these over to March 2 and March 1.
+    ['from=2026-02-30T00:00:00Z', 'from', /not a real date and time/],
+    ['to=2025-02-29T12:00:00Z', 'to', /not a real date and time/],
   ])('rejects %s with 400 naming %s', async (query, parameter, message) => {
     const { status, body, headers } = await get(`/api/windows?${query}`);
     expect(status).toBe(400);
@@ -221,5 +224,90 @@ describe('when Redis is down', () => {
     await server.start();
     await eventually(async () => (await fetch(`${web.url}/api/windows`)).status === 200, { timeoutMs: 20_000, message: 'API did not recover' });
     await eventually(async () => (await fetch(`${web.url}/healthz`)).status === 200, { timeoutMs: 20_000, message: 'healthz did not recover' });
+  });
+});
+
+describe('methods', () => {
+  it.each([
+    ['POST', '/api/windows', 'GET, HEAD'],
+    ['DELETE', '/api/windows', 'GET, HEAD'],
+    ['PUT', '/api/stream', 'GET, HEAD'],
+    ['DELETE', '/api/alerts', 'GET, HEAD, POST'],
+    ['PATCH', '/api/alerts', 'GET, HEAD, POST'],
+    ['PUT', '/healthz', 'GET, HEAD'],
+    ['POST', '/metrics', 'GET, HEAD'],
+  ])('answers %s %s with 405 and Allow: %s', async (method, path, allow) => {
+    const response = await fetch(web.url + path, { method });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe(allow);
+    expect(((await response.json()) as { error: string }).error).toBe(`method ${method} not allowed on ${path}; allowed: ${allow}`);
+  });
+
+  it('answers OPTIONS on a known route with its methods, and 404 on unknown routes whatever the method', async () => {
+    const options = await fetch(`${web.url}/api/windows`, { method: 'OPTIONS' });
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toBe('GET, HEAD');
+    expect((await fetch(`${web.url}/api/nothing`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${web.url}/api/windows`, { method: 'HEAD' })).status).toBe(200);
+  });
+});
+
+describe('behind a reverse proxy', () => {
+  const status = (path: string, headers: Record<string, string>) => fetch(web.url + path, { headers }).then((r) => r.status);
+  const hsts = (headers: Record<string, string> = {}) => fetch(`${web.url}/`, { headers }).then((r) => r.headers.get('strict-transport-security'));
+
+  it('with trust proxy set, limits each client behind the proxy on its own', async () => {
+    await web.close();
+    web = await startTestWeb(t, { apiRateLimit: 2, trustProxy: 1 });
+    const client = (ip: string) => status('/api/windows', { 'x-forwarded-for': ip });
+    expect([await client('203.0.113.1'), await client('203.0.113.1'), await client('203.0.113.1')]).toEqual([200, 200, 429]);
+    expect(await client('203.0.113.2')).toBe(200);
+    expect(await client('198.51.100.7, 203.0.113.3')).toBe(200);
+  });
+
+  it('without trust proxy, ignores X-Forwarded-For: clients cannot choose their own rate-limit key', async () => {
+    await web.close();
+    web = await startTestWeb(t, { apiRateLimit: 2 });
+    const client = (ip: string) => status('/api/windows', { 'x-forwarded-for': ip });
+    expect([await client('203.0.113.1'), await client('203.0.113.2'), await client('203.0.113.3')]).toEqual([200, 200, 429]);
+  });
+
+  it('sends Strict-Transport-Security only when the request came over HTTPS through a trusted proxy', async () => {
+    expect(await hsts()).toBeNull();
+    // A client cannot claim HTTPS itself.
+    expect(await hsts({ 'x-forwarded-proto': 'https' })).toBeNull();
+    await web.close();
+    web = await startTestWeb(t, { trustProxy: ['loopback'] });
+    expect(await hsts()).toBeNull();
+    expect(await hsts({ 'x-forwarded-proto': 'http' })).toBeNull();
+    expect(await hsts({ 'x-forwarded-proto': 'https' })).toBe('max-age=31536000; includeSubDomains');
+    const api = await fetch(`${web.url}/api/windows`, { headers: { 'x-forwarded-proto': 'https' } });
+    expect(api.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+  });
+});
+
+describe('/metrics on the page port', () => {
+  it('can be turned off, leaving /healthz', async () => {
+    await web.close();
+    web = await startTestWeb(t, { metricsEndpoint: 'off' });
+    const metrics = await fetch(`${web.url}/metrics`);
+    expect(metrics.status).toBe(404);
+    expect(((await metrics.json()) as { error: string }).error).toMatch(/CREMA_WEB_METRICS/);
+    expect(await (await fetch(`${web.url}/healthz`)).json()).toMatchObject({ redis: 'up' });
+  });
+
+  it('requires the bearer token when one is set, as Prometheus sends it with authorization credentials', async () => {
+    const token = 'metrics-token-0123456789';
+    await web.close();
+    web = await startTestWeb(t, { metricsToken: token });
+    const scrape = (headers: Record<string, string> = {}) => fetch(`${web.url}/metrics`, { headers });
+    const anonymous = await scrape();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+    expect((await scrape({ authorization: 'Bearer wrong-token-0123456789' })).status).toBe(401);
+    expect((await scrape({ authorization: token })).status).toBe(401);
+    const ok = await scrape({ authorization: `Bearer ${token}` });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('coffee_web_stream_clients');
   });
 });

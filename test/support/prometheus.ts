@@ -88,6 +88,8 @@ export interface PrometheusOptions {
   readonly alertmanagerUrl?: string;
   /** Scrape and evaluation interval. @defaultValue '1s' */
   readonly interval?: string;
+  /** Per job: the `authorization` of its scrapes, such as `{ credentials_file: '/path' }`. */
+  readonly authorization?: Readonly<Record<string, { readonly credentials_file: string }>>;
 }
 
 /** Prometheus on a free loopback port, scraping `targets` and evaluating `rules`. */
@@ -97,7 +99,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const config: Record<string, YamlValue> = {
     global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
     rule_files: options.rules ? ['rules.yml'] : [],
-    scrape_configs: Object.entries(options.targets).map(([job, targets]) => ({ job_name: job, static_configs: [{ targets: [...targets] }] })),
+    scrape_configs: Object.entries(options.targets).map(([job, targets]) => ({
+      job_name: job,
+      ...(options.authorization?.[job] ? { authorization: { ...options.authorization[job] } } : {}),
+      static_configs: [{ targets: [...targets] }],
+    })),
   };
   if (options.alertmanagerUrl) {
     const am = new URL(options.alertmanagerUrl);
@@ -137,12 +143,16 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   };
 }
 
-/** Alertmanager on a free loopback port, sending every alert to each of `webhookUrls` within a second. */
-export async function startAlertmanager(options: { webhookUrls: readonly string[] }): Promise<AlertmanagerServer> {
+/**
+ * Alertmanager on a free loopback port, sending every alert within a second to each of
+ * `webhookUrls`, and to each of `webhooks` (whole webhook configs, such as the shipped one's).
+ */
+export async function startAlertmanager(options: { webhookUrls?: readonly string[]; webhooks?: readonly { [key: string]: YamlValue }[] }): Promise<AlertmanagerServer> {
   const dir = await mkdtemp(join(tmpdir(), 'crema-alertmanager-'));
+  const webhooks: YamlValue[] = [...(options.webhookUrls ?? []).map((url) => ({ url, send_resolved: true })), ...(options.webhooks ?? [])];
   const config = {
     route: { receiver: 'test', group_by: ['alertname'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
-    receivers: [{ name: 'test', webhook_configs: options.webhookUrls.map((url) => ({ url, send_resolved: true })) }],
+    receivers: [{ name: 'test', webhook_configs: webhooks }],
   };
   await writeFile(join(dir, 'alertmanager.yml'), toYaml(config));
   const port = await freePort();

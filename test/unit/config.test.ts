@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG, catalogHash } from '../../core/catalog.js';
 import { SETTINGS, describeConfig, loadConfig, loadSettings, maskUrl, settingsMarkdown } from '../../core/settings/index.js';
 import { ConfigError } from '../../core/errors.js';
+import { metricsEndpoint } from '../../web/security.js';
 
 function problems(fn: () => unknown): readonly string[] {
   try {
@@ -140,6 +141,51 @@ describe('configuration', () => {
       `CREMA_CATALOG_FILE (--catalog-file): ${bad}: catalog: Unrecognized key: "extra"`,
     ]);
     expect(problems(() => loadConfig('process', ['--catalog-file', join(dir, 'missing.json')], {}))[0]).toMatch(/cannot read/);
+  });
+
+  it('requires an alerts token when the web server listens beyond loopback, and only then', () => {
+    for (const host of ['0.0.0.0', '::', '192.0.2.10', 'crema.example']) {
+      for (const command of ['serve', 'up'] as const) {
+        expect(problems(() => loadConfig(command, ['--web-host', host], {}))).toEqual([
+          `CREMA_ALERTS_TOKEN (--alerts-token): required when the web server listens beyond loopback (CREMA_WEB_HOST=${host}), or anyone who can reach it could post alerts to the page; set a random token of at least 16 characters (such as \`openssl rand -hex 24\`) and give Alertmanager the same, or listen on 127.0.0.1`,
+        ]);
+      }
+      expect(loadConfig('serve', ['--web-host', host, '--alerts-token', 'alerts-token-0123456789'], {}).alertsToken).toBe('alerts-token-0123456789');
+    }
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(loadConfig('serve', ['--web-host', host], {}).alertsToken).toBeUndefined();
+    // Other commands do not serve the page; `crema config` shows what was asked for.
+    expect(loadConfig('process', [], { CREMA_WEB_HOST: '0.0.0.0' }).command).toBe('process');
+    expect(loadConfig('config', ['--web-host', '0.0.0.0'], {}).webHost).toBe('0.0.0.0');
+  });
+
+  it('reads the trust-proxy setting as Express takes it, and refuses to trust every address', () => {
+    expect(loadConfig('serve', [], {}).trustProxy).toBe(false);
+    expect(loadConfig('serve', ['--trust-proxy', '1'], {}).trustProxy).toBe(1);
+    expect(loadConfig('serve', [], { CREMA_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::1']);
+    expect(loadConfig('up', ['--trust-proxy', 'off'], {}).trustProxy).toBe(false);
+    expect(problems(() => loadConfig('serve', ['--trust-proxy', 'true'], {}))[0]).toMatch(/^CREMA_TRUST_PROXY \(--trust-proxy\): must not trust every address/);
+    expect(problems(() => loadConfig('serve', ['--trust-proxy', '10.0.0.0/33'], {}))[0]).toMatch(/CREMA_TRUST_PROXY .*10\.0\.0\.0\/33/);
+    expect(problems(() => loadConfig('serve', ['--trust-proxy', 'proxy.example'], {}))[0]).toMatch(/neither an address/);
+    expect(describeConfig(loadSettings('serve', ['--trust-proxy', '2'], {}))).toMatch(/CREMA_TRUST_PROXY\s+2\s+\(flag\)/);
+  });
+
+  it('serves /metrics on the page port on loopback, and beyond loopback only with a token or when told to', () => {
+    const token = { CREMA_ALERTS_TOKEN: 'alerts-token-0123456789' };
+    const endpoint = (argv: string[], env: NodeJS.ProcessEnv = {}) => metricsEndpoint(loadConfig('serve', argv, env));
+    expect(endpoint([])).toBe('on');
+    expect(endpoint(['--web-host', '::1'])).toBe('on');
+    expect(endpoint(['--web-host', '0.0.0.0'], token)).toBe('off');
+    const guarded = loadSettings('serve', ['--web-host', '0.0.0.0', '--web-metrics-token', 'metrics-token-0123456789'], token);
+    expect(metricsEndpoint(guarded.config)).toBe('on');
+    expect(guarded.config.webMetricsToken).toBe('metrics-token-0123456789');
+    expect(endpoint(['--web-host', '0.0.0.0', '--web-metrics', 'on'], token)).toBe('on');
+    expect(endpoint(['--web-metrics', 'off'])).toBe('off');
+    expect(problems(() => loadConfig('serve', ['--web-metrics', 'maybe'], {}))[0]).toMatch(/^CREMA_WEB_METRICS \(--web-metrics\)/);
+    expect(problems(() => loadConfig('serve', ['--web-metrics-token', 'short'], {}))[0]).toMatch(/at least 16/);
+    const shown = describeConfig(guarded);
+    expect(shown).not.toContain('metrics-token-0123456789');
+    expect(shown).toMatch(/CREMA_WEB_METRICS_TOKEN\s+\*\*\*/);
+    expect(describeConfig(loadSettings('serve', [], {}))).toMatch(/CREMA_WEB_METRICS_TOKEN\s+\(none\)/);
   });
 
   it('documents every setting in the README table', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WindowSnapshot } from '../../core/window-snapshot.js';
-import { WindowStore, categories, isNewer, windowSlots } from '../../web/page/window-store.js';
+import { WindowStore, categories, countLabel, isNewer, slotIsOpen, windowSlots } from '../../web/page/window-store.js';
 
 const w = (start: number, orders: number, extra: Partial<WindowSnapshot> = {}): WindowSnapshot => ({
   start,
@@ -42,5 +42,23 @@ describe('the page’s window store', () => {
 
   it('lists the categories of a dimension in a stable order', () => {
     expect(categories([w(0, 1), w(10, 1, { age: { '0010': 1 } })], 'age')).toEqual(['0010', '1020', '2030']);
+  });
+});
+
+describe('open windows on the page', () => {
+  it('counts a window as open until it is final, and an empty slot as open while it has not ended', () => {
+    const now = 1_000_000;
+    expect(slotIsOpen({ start: 990_000, window: w(990_000, 3) }, now, 10_000)).toBe(true);
+    expect(slotIsOpen({ start: 990_000, window: w(990_000, 3, { final: true }) }, now, 10_000)).toBe(false);
+    expect(slotIsOpen({ start: 1_000_000, window: undefined }, now, 10_000)).toBe(true);
+    expect(slotIsOpen({ start: 980_000, window: undefined }, now, 10_000)).toBe(false);
+  });
+
+  it('names what a chart counts, and per how long a window', () => {
+    expect(countLabel('age', 10_000)).toBe('orders per 10 s window');
+    expect(countLabel('payment', 2000)).toBe('orders per 2 s window');
+    expect(countLabel('coffee', 60_000)).toBe('drinks per 1 min window');
+    expect(countLabel('orders', 90_000)).toBe('orders per 90 s window');
+    expect(countLabel('orders', 300_000)).toBe('orders per 5 min window');
   });
 });

@@ -38,10 +38,11 @@ function render(): void {
   const windows = store.list();
   const latest = store.latest();
   const byStart = new Map(windows.map((w) => [w.start, w]));
-  const slots: Slot[] = windowSlots(latest?.start, Date.now(), windowMs, WINDOWS_SHOWN).map((start) => ({ start, window: byStart.get(start) }));
+  const now = Date.now();
+  const slots: Slot[] = windowSlots(latest?.start, now, windowMs, WINDOWS_SHOWN).map((start) => ({ start, window: byStart.get(start) }));
   element('empty').hidden = slots.some((s) => s.window !== undefined);
-  bars.render(slots, dimension);
-  orders.render(slots);
+  bars.render(slots, dimension, windowMs, now);
+  orders.render(slots, windowMs, now);
   renderTotals(latest);
   renderState();
 }
@@ -73,11 +74,18 @@ function renderState(): void {
 }
 
 /** The banner of firing alerts (from Alertmanager through the server); hidden when none fires. */
-function renderAlerts(alerts: readonly FiringAlert[]): void {
+function renderAlerts({ alerts, omitted }: AlertsEvent): void {
   const banner = element('alerts');
   const list = element('alerts-list');
+  const more: HTMLLIElement[] = [];
+  if (omitted > 0) {
+    const item = document.createElement('li');
+    item.className = 'alerts-more';
+    item.textContent = `… and ${number.format(omitted)} more, not shown here: see Alertmanager.`;
+    more.push(item);
+  }
   list.replaceChildren(
-    ...alerts.map((alert) => {
+    ...alerts.map((alert: FiringAlert) => {
       const item = document.createElement('li');
       item.dataset.severity = alert.severity;
       const name = document.createElement('strong');
@@ -87,9 +95,11 @@ function renderAlerts(alerts: readonly FiringAlert[]): void {
       item.append(name, detail);
       return item;
     }),
+    ...more,
   );
-  element('alerts-title').textContent = alerts.length === 1 ? '1 alert firing' : `${alerts.length} alerts firing`;
-  banner.hidden = alerts.length === 0;
+  const firing = alerts.length + omitted;
+  element('alerts-title').textContent = firing === 1 ? '1 alert firing' : `${number.format(firing)} alerts firing`;
+  banner.hidden = firing === 0;
 }
 
 let scheduled = false;
@@ -141,7 +151,7 @@ const live = new LiveStream('api/stream', {
     scheduleRender();
   },
   onAlerts(event: AlertsEvent) {
-    renderAlerts(event.alerts);
+    renderAlerts(event);
   },
   onState(state: ConnectionState) {
     connection = state;

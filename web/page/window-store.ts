@@ -4,6 +4,30 @@ import type { WindowSnapshot } from '../api-types.js';
 /** A dimension the bars can be stacked by. */
 export type Dimension = 'age' | 'payment' | 'coffee';
 
+/** A window slot of a chart: the window's counts when it has any. */
+export interface Slot {
+  readonly start: number;
+  readonly window: WindowSnapshot | undefined;
+}
+
+/**
+ * Whether a slot's counts may still grow: its window is not final yet, or it has no window and has
+ * not ended (the current one). An empty slot that has ended counts as closed with no orders.
+ */
+export function slotIsOpen(slot: Slot, now: number, windowMs: number): boolean {
+  return slot.window ? !slot.window.final : slot.start + windowMs > now;
+}
+
+/**
+ * What a chart's values are, for its axis: orders (bars by age grade or payment, and the line) or
+ * drinks (bars by coffee type), counted per window of `windowMs`.
+ */
+export function countLabel(what: Dimension | 'orders', windowMs: number): string {
+  const unit = what === 'coffee' ? 'drinks' : 'orders';
+  const length = windowMs % 60_000 === 0 ? `${windowMs / 60_000} min` : `${windowMs / 1000} s`;
+  return `${unit} per ${length} window`;
+}
+
 /**
  * Whether `a` is a later state of the same window than `b`. Counts only grow, and a window only
  * becomes final, so the larger state is the newer one whatever order the two arrived in
