@@ -31,8 +31,14 @@ it(`loses and duplicates no line across ${KILLS} kill -9 of the collector`, asyn
     seenAtKills.push(await t.client.llen(t.keys.queue));
   }
   const last = new CremaProcess('collect', flags);
-  await eventually(async () => (await t.client.llen(t.keys.queue)) >= LINES, { timeoutMs: 60_000, intervalMs: 200, message: 'not every line reached the queue' });
-  await new Promise((r) => setTimeout(r, 500)); // a duplicate would show up by now
+  // The stored position reaches the end of the file only with the push of its last line: every
+  // push before it, duplicates included, is in the queue by then.
+  const size = Buffer.byteLength(text);
+  await eventually(async () => Object.values(await t.client.hgetall(t.keys.offsets)).some((position) => position.endsWith(`:${size}`)), {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    message: async () => `the collector did not reach the end of the file (queue: ${await t.client.llen(t.keys.queue)})`,
+  });
   expect((await last.terminate()).code).toBe(0);
 
   // The kills hit the middle of the ingestion, not a finished queue.

@@ -5,15 +5,14 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import type { Collector } from '../../collector/collector.js';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { createOrderValidator } from '../../core/order.js';
 import { Generator } from '../../generator/generator.js';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
 import { useTestEnvironment } from '../support/fixtures.js';
-import { queuedEnvelopes } from '../support/queue.js';
-import { silentLog, testCollector } from '../support/stages.js';
+import { collectorCaughtUp, queuedEnvelopes } from '../support/queue.js';
+import { silentLog } from '../support/stages.js';
 
 const env = useTestEnvironment();
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
@@ -36,28 +35,23 @@ it('renames its file past the size and keeps the configured number of old files'
 it('crema generate rotating its file while the collector follows it: every order is queued exactly once', async () => {
   const { redis: t, dir } = env;
   const file = dir.file('orders.jsonl');
-  const collector: Collector = testCollector(t, [file]);
-  void collector.start();
-  try {
-    const count = 6000;
-    // About 30 kB per file: some twenty rotations, all kept so that the files can be compared with the queue.
-    const generator = new CremaProcess('generate', ['--file', file, '--rate', '1500', '--count', String(count), '--rotate-mb', '0.03', '--rotate-keep', '100']);
-    expect((await generator.exited).code, generator.logs).toBe(0);
-    const rotated = readdirSync(dir.path).filter((name) => /^orders\.jsonl\.\d+$/.test(name));
-    expect(rotated.length).toBeGreaterThanOrEqual(10);
-    expect(existsSync(`${file}.${rotated.length + 1}`)).toBe(false);
-    const written = [file, ...rotated.map((name) => dir.file(name))].flatMap(lines);
-    expect(written).toHaveLength(count);
+  const collector = env.startCollector([file]);
+  const count = 6000;
+  // About 30 kB per file: some twenty rotations, all kept so that the files can be compared with the queue.
+  const generator = new CremaProcess('generate', ['--file', file, '--rate', '1500', '--count', String(count), '--rotate-mb', '0.03', '--rotate-keep', '100']);
+  expect((await generator.exited).code, generator.logs).toBe(0);
+  const rotated = readdirSync(dir.path).filter((name) => /^orders\.jsonl\.\d+$/.test(name));
+  expect(rotated.length).toBeGreaterThanOrEqual(10);
+  expect(existsSync(`${file}.${rotated.length + 1}`)).toBe(false);
+  const written = [file, ...rotated.map((name) => dir.file(name))].flatMap(lines);
+  expect(written).toHaveLength(count);
 
-    await eventually(async () => (await t.client.llen(t.keys.queue)) >= count, {
-      timeoutMs: 30_000,
-      message: async () => `the queue holds ${await t.client.llen(t.keys.queue)} of ${count} orders`,
-    });
-    await new Promise((r) => setTimeout(r, 300)); // a duplicate would show up by now
-    const envelopes = await queuedEnvelopes(t.client, t.keys.queue);
-    expect(new Set(envelopes.map((e) => e.id)).size).toBe(envelopes.length);
-    expect(envelopes.map((e) => e.line).sort()).toEqual(written.sort());
-  } finally {
-    await collector.close();
-  }
+  await eventually(async () => (await t.client.llen(t.keys.queue)) >= count, {
+    timeoutMs: 30_000,
+    message: async () => `the queue holds ${await t.client.llen(t.keys.queue)} of ${count} orders`,
+  });
+  await collectorCaughtUp(collector);
+  const envelopes = await queuedEnvelopes(t.client, t.keys.queue);
+  expect(new Set(envelopes.map((e) => e.id)).size).toBe(envelopes.length);
+  expect(envelopes.map((e) => e.line).sort()).toEqual(written.sort());
 });
