@@ -14,6 +14,7 @@ import { benchMetricsOverhead, metricUpdateCostUs } from './metrics-overhead.js'
 import { benchOutageMemory } from './outage-memory.js';
 import { benchRedisBenchmark, benchRsyslog } from './peers.js';
 import { benchLpopPerOrder, benchParseAndCount, benchProcessor, frame } from './processor.js';
+import { benchReliableQueue } from './reliable-queue.js';
 import { benchStream } from './stream.js';
 import { round, startLocalRedis, writeOrderFile } from './support.js';
 
@@ -68,6 +69,10 @@ async function main(): Promise<void> {
     const processor = await benchProcessor(redis.url, envelopes, DEFAULTS.processBatch);
     results.processor = processor;
     log(['processor: queue → committed windows (orders/s)', round(processor.ordersPerSecond).toLocaleString('en'), `${envelopes.length.toLocaleString('en')} orders, batches of ${DEFAULTS.processBatch.toLocaleString('en')}, prefetched claim + fenced commit`]);
+
+    const peer = await benchReliableQueue(redis.url, envelopes, DEFAULTS.processBatch, 10_000);
+    results.reliableQueuePeer = peer;
+    log(['peer: minimal reliable-queue consumer (orders/s)', round(peer.ordersPerSecond).toLocaleString('en'), `the ceiling for one shard: one Lua call per batch acks the last and fetches the next; parse + count, no validation (processor ${round(processor.ordersPerSecond / peer.ordersPerSecond, 2)}×)`]);
 
     const lpop = await benchLpopPerOrder(redis.url, envelopes.slice(0, SIZES.baselineOrders));
     results.lpopPerOrder = lpop;
