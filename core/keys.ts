@@ -29,6 +29,11 @@ export class RedisKeys {
   readonly consumers: string;
   /** String: id of the last `changes` entry the exporter has written to InfluxDB and had acknowledged. */
   readonly exportCheckpoint: string;
+  /**
+   * String: start of the latest window the ticker has closed (every window starting at or before it
+   * is closed); readers of several shards tell a window a shard closed from one it never had.
+   */
+  readonly closedThrough: string;
   /** Hash of the settings every stage of this prefix shares (window size, grace, retention, catalog); written once. */
   readonly settings: string;
   /** Pub/sub channel of window snapshots. */
@@ -52,6 +57,7 @@ export class RedisKeys {
     this.consumers = `${prefix}consumers`;
     this.exportCheckpoint = `${prefix}export:checkpoint`;
     this.settings = `${prefix}settings`;
+    this.closedThrough = `${prefix}closed-through`;
     this.statsChannel = `${prefix}stats`;
     this.windowPrefix = `${prefix}window:`;
     this.processingPrefix = `${prefix}processing:`;

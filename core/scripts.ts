@@ -248,7 +248,7 @@ export class Scripts {
    */
   async tick(now: number, rules: WindowRules): Promise<{ closed: number; changed: ChangedWindow[] }> {
     this.check('tick', isEpochMs(now) && checkRules(rules), () => `now ${now}, ${JSON.stringify(rules)}`);
-    const reply = await this.commands.tick(this.keys.open, this.keys.dirty, this.keys.windows, this.keys.changes, this.keys.windowPrefix, now, rules.windowMs, rules.graceMs, rules.retentionMs);
+    const reply = await this.commands.tick(this.keys.open, this.keys.dirty, this.keys.windows, this.keys.changes, this.keys.closedThrough, this.keys.windowPrefix, now, rules.windowMs, rules.graceMs, rules.retentionMs);
     const [closed, ...flat] = this.ok('tick', reply);
     const changed: ChangedWindow[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) changed.push({ start: Number(flat[i]), fields: flat[i + 1] as string[] });

@@ -1,6 +1,6 @@
 /**
  * Window math: tumbling, epoch-aligned windows and event-time selection.
- * Pure functions, no I/O. When a window closes is decided in `lua/tick-4.lua`, the one place
+ * Pure functions, no I/O. When a window closes is decided in `lua/tick-5.lua`, the one place
  * that rule runs.
  */
 

@@ -18,7 +18,8 @@ import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { connectRedis } from '../core/redis.js';
-import { type WindowSnapshot, snapshotFromHash } from '../core/window-snapshot.js';
+import { WindowReader } from '../core/window-reader.js';
+import type { WindowSnapshot } from '../core/window-snapshot.js';
 import { InfluxWriteError, type PointSink } from './influx-writer.js';
 import { windowLines } from './points.js';
 
@@ -57,7 +58,11 @@ export class Exporter {
   private failure: string | undefined;
   private nextProvisionalAt = 0;
 
-  constructor(private readonly options: ExporterOptions) {}
+  private readonly reader: WindowReader;
+
+  constructor(private readonly options: ExporterOptions) {
+    this.reader = new WindowReader(options.redis, [options.keys]);
+  }
 
   /** Runs until closed. */
   start(): Promise<void> {
@@ -141,28 +146,18 @@ export class Exporter {
 
   /** Exports provisional snapshots of the newest open windows. */
   private async exportOpen(): Promise<void> {
-    const { redis, keys, batchWindows, metrics } = this.options;
-    const starts = await redis.zrange(keys.open, String(-batchWindows), '-1');
+    const { batchWindows, metrics } = this.options;
+    const starts = await this.reader.openStarts(batchWindows);
     if (starts.length === 0) return;
-    const snapshots = await this.read(starts.map(Number));
+    const snapshots = await this.read(starts);
     await this.write(snapshots);
     metrics.exporter.windows.inc({ kind: 'provisional' }, snapshots.length);
   }
 
-  /** Reads window hashes in one round trip; windows already expired are left out. */
-  private async read(starts: readonly number[]): Promise<WindowSnapshot[]> {
-    if (starts.length === 0) return [];
-    const pipeline = this.options.redis.pipeline();
-    for (const start of starts) pipeline.hgetall(this.options.keys.window(start));
-    const results = (await pipeline.exec()) ?? [];
-    const snapshots: WindowSnapshot[] = [];
-    results.forEach(([error, hash], i) => {
-      if (error) throw error;
-      const fields = hash as Record<string, string>;
-      // The window's end is not exported, so its size does not matter here.
-      if (Object.keys(fields).length > 0) snapshots.push(snapshotFromHash(starts[i]!, 0, fields));
-    });
-    return snapshots;
+  /** Reads windows, summed over shards; windows already expired are left out. */
+  private read(starts: readonly number[]): Promise<WindowSnapshot[]> {
+    // The window's end is not exported, so its size does not matter here.
+    return this.reader.read(starts, 0);
   }
 
   private async write(snapshots: readonly WindowSnapshot[]): Promise<void> {

@@ -2,7 +2,8 @@
 import type { Redis } from 'ioredis';
 import { CremaError } from '../core/errors.js';
 import type { RedisKeys } from '../core/keys.js';
-import { type WindowSnapshot, snapshotFromHash } from '../core/window-snapshot.js';
+import { WindowReader } from '../core/window-reader.js';
+import type { WindowSnapshot } from '../core/window-snapshot.js';
 import type { WindowQuery } from './window-query.js';
 
 export interface WindowPage {
@@ -22,12 +23,16 @@ export class WindowSizeUnknownError extends CremaError {
 }
 
 export class WindowHistory {
+  private readonly reader: WindowReader;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: RedisKeys,
     /** The window size from the shared settings; undefined until a processor has stored them. */
     private readonly windowMs: () => number | undefined,
-  ) {}
+  ) {
+    this.reader = new WindowReader(redis, [keys]);
+  }
 
   /**
    * The latest `limit` windows whose start lies in `[from, to]`: one index read, one pipeline of reads.
@@ -37,33 +42,18 @@ export class WindowHistory {
     const windowMs = this.windowMs();
     if (windowMs === undefined) throw new WindowSizeUnknownError(this.keys.settings);
     // One more than asked tells whether the range was cut.
-    const starts = await this.redis.zrange(this.keys.windows, String(query.to), String(query.from), 'BYSCORE', 'REV', 'LIMIT', 0, query.limit + 1);
+    const starts = await this.reader.startsBetween(query.from, query.to, query.limit + 1);
     const truncated = starts.length > query.limit;
-    const wanted = starts.slice(0, query.limit).map(Number).reverse();
-    return { windows: await this.read(wanted, windowMs), truncated, windowMs };
+    const wanted = starts.slice(0, query.limit).reverse();
+    return { windows: await this.reader.read(wanted, windowMs), truncated, windowMs };
   }
 
   /** The newest window that has started by `now`, if any (none while the window size is unknown). */
   async latest(now: number): Promise<WindowSnapshot | undefined> {
     const windowMs = this.windowMs();
     if (windowMs === undefined) return undefined;
-    const [start] = await this.redis.zrange(this.keys.windows, String(now), '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1);
+    const [start] = await this.reader.startsBetween(Number.NEGATIVE_INFINITY, now, 1);
     if (start === undefined) return undefined;
-    return (await this.read([Number(start)], windowMs))[0];
-  }
-
-  private async read(starts: readonly number[], windowMs: number): Promise<WindowSnapshot[]> {
-    if (starts.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const start of starts) pipeline.hgetall(this.keys.window(start));
-    const replies = (await pipeline.exec()) ?? [];
-    const windows: WindowSnapshot[] = [];
-    replies.forEach(([error, hash], i) => {
-      if (error) throw error;
-      const fields = hash as Record<string, string>;
-      // A window past its retention may linger in the index until the ticker trims it.
-      if (Object.keys(fields).length > 0) windows.push(snapshotFromHash(starts[i]!, windowMs, fields));
-    });
-    return windows;
+    return (await this.reader.read([start], windowMs))[0];
   }
 }

@@ -7,6 +7,9 @@
   KEYS[2]  dirty    set of windows changed since the last publish
   KEYS[3]  windows  sorted set of all window starts
   KEYS[4]  changes  stream of window events
+  KEYS[5]  closed   string: start of the latest window closed (every window starting at or before
+                    it that this shard had is closed); readers of several shards use it to tell a
+                    window this shard closed from one it never had
   ARGV[1]  window key prefix
   ARGV[2]  now (epoch ms)
   ARGV[3]  window size (ms)
@@ -32,12 +35,19 @@ return withArguments(function()
 end, function(args)
   local prefix, now, windowMs, graceMs, retentionMs = args.prefix, args.now, args.windowMs, args.graceMs, args.retentionMs
 
-  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - windowMs - graceMs)
+  local closedThrough = now - windowMs - graceMs
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', closedThrough)
   for _, start in ipairs(due) do
     redis.call('HSET', prefix .. start, 'final', '1')
     redis.call('ZREM', KEYS[1], start)
     redis.call('SADD', KEYS[2], start)
     redis.call('XADD', KEYS[4], '*', 'start', start, 'kind', 'final')
+  end
+
+  -- The latest window start at or before closedThrough; never moves back (a clock that stepped back).
+  local watermark = math.floor(closedThrough / windowMs) * windowMs
+  if watermark > tonumber(redis.call('GET', KEYS[5]) or '-1') then
+    redis.call('SET', KEYS[5], string.format('%d', watermark))
   end
 
   local changed = redis.call('SMEMBERS', KEYS[2])
