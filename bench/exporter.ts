@@ -49,7 +49,7 @@ export async function benchExporter(options: ExporterBenchOptions = {}): Promise
     await closeWindows(redis, keys, firstStart, backlogWindows);
     const exporter = new Exporter({
       redis: exporterRedis,
-      keys,
+      shards: [keys],
       sink: new InfluxWriter({ url: influx.url, token: influx.token, org: '', bucket: `${database}/autogen`, timeoutMs: 30_000 }),
       catalog: DEFAULT_CATALOG,
       provisionalMs: 5000,

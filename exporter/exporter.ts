@@ -1,7 +1,7 @@
 /**
- * The exporter: follows the `changes` stream from a checkpoint kept in Redis and writes every
- * closed or revised window to InfluxDB, then moves the checkpoint, only once InfluxDB has
- * acknowledged the points. Every few seconds it also writes snapshots of the open windows, so
+ * The exporter: follows every shard's `changes` stream from a checkpoint kept in that shard and
+ * writes every closed or revised window (summed over the shards) to InfluxDB, then moves the
+ * checkpoints, only once InfluxDB has acknowledged the points. Every few seconds it also writes snapshots of the open windows, so
  * panels are live. Points are idempotent (timestamp = window start), so exporting a window again
  * after a crash or an outage overwrites it: at-least-once export gives exactly-once data.
  *
@@ -25,7 +25,8 @@ import { windowLines } from './points.js';
 
 export interface ExporterOptions {
   readonly redis: Redis;
-  readonly keys: RedisKeys;
+  /** Every shard's keys, in shard order (one: the prefix's own). */
+  readonly shards: readonly RedisKeys[];
   readonly sink: PointSink;
   readonly catalog: Catalog;
   /** How often open windows are written (provisional points). */
@@ -40,6 +41,8 @@ type ChangeKind = 'final' | 'revised';
 
 /** Longest wait for new changes in one blocking read; also bounds how long close() waits. */
 const MAX_BLOCK_MS = 250;
+/** With several shards (one blocking read cannot wait on streams in different slots): pause between reads that found nothing. */
+const IDLE_POLL_MS = 25;
 const BACKOFF = Object.freeze({ initialMs: 200, maxMs: 10_000 });
 /** Longest wait for the step in progress at shutdown. */
 const CLOSE_WAIT_MS = 3000;
@@ -52,8 +55,8 @@ export function streamIdTime(id: string): number {
 export class Exporter {
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
-  /** Last `changes` entry acknowledged by InfluxDB; read from Redis once. */
-  private checkpoint: string | undefined;
+  /** Per shard, the last `changes` entry acknowledged by InfluxDB; read from Redis once. */
+  private checkpoints: string[] | undefined;
   /** Error type of the current failure, so each state change is logged once. */
   private failure: string | undefined;
   private nextProvisionalAt = 0;
@@ -61,7 +64,7 @@ export class Exporter {
   private readonly reader: WindowReader;
 
   constructor(private readonly options: ExporterOptions) {
-    this.reader = new WindowReader(options.redis, [options.keys]);
+    this.reader = new WindowReader(options.redis, options.shards);
   }
 
   /** Runs until closed. */
@@ -103,10 +106,10 @@ export class Exporter {
 
   /** One step: the next batch of changes (waiting briefly for some), then open windows when due. */
   private async step(): Promise<void> {
-    const { redis, keys, log } = this.options;
-    if (this.checkpoint === undefined) {
-      this.checkpoint = (await redis.get(keys.exportCheckpoint)) ?? '0-0';
-      log.info({ checkpoint: this.checkpoint }, 'exporting window changes after the checkpoint');
+    const { redis, shards, log } = this.options;
+    if (this.checkpoints === undefined) {
+      this.checkpoints = await Promise.all(shards.map(async (keys) => (await redis.get(keys.exportCheckpoint)) ?? '0-0'));
+      log.info({ checkpoints: this.checkpoints }, 'exporting window changes after the checkpoints');
     }
     const blockMs = Math.max(1, Math.min(MAX_BLOCK_MS, this.nextProvisionalAt - Date.now()));
     await this.exportChanges(blockMs);
@@ -117,19 +120,25 @@ export class Exporter {
     this.recovered();
   }
 
-  /** Exports the windows of the next changes after the checkpoint, then moves the checkpoint. */
+  /** Exports the windows of the next changes after the checkpoints, then moves the checkpoints. */
   private async exportChanges(blockMs: number): Promise<void> {
-    const { redis, keys, batchWindows, metrics } = this.options;
-    const reply = (await redis.xread('COUNT', batchWindows, 'BLOCK', blockMs, 'STREAMS', keys.changes, this.checkpoint!)) as
-      | [string, [string, string[]][]][]
-      | null;
-    const entries = reply?.[0]?.[1] ?? [];
+    const { redis, shards, batchWindows, metrics } = this.options;
+    const checkpoints = this.checkpoints!;
+    const read = (i: number, block: number | undefined) =>
+      (block === undefined
+        ? redis.xread('COUNT', batchWindows, 'STREAMS', shards[i]!.changes, checkpoints[i]!)
+        : redis.xread('COUNT', batchWindows, 'BLOCK', block, 'STREAMS', shards[i]!.changes, checkpoints[i]!)) as Promise<[string, [string, string[]][]][] | null>;
+    const replies = shards.length === 1 ? [await read(0, blockMs)] : await Promise.all(shards.map((_, i) => read(i, undefined)));
+    const perShard = replies.map((reply) => reply?.[0]?.[1] ?? []);
+    const entries = perShard.flat();
     if (entries.length === 0) {
       metrics.exporter.lag.set(0);
+      if (shards.length > 1) await sleep(Math.min(blockMs, IDLE_POLL_MS), this.stopping.signal);
       return;
     }
-    metrics.exporter.lag.set(Math.max(0, Date.now() - streamIdTime(entries[0]![0])) / 1000);
-    // Several changes of one window in a batch need one write: its counts as they are now.
+    const oldest = Math.min(...perShard.filter((e) => e.length > 0).map((e) => streamIdTime(e[0]![0])));
+    metrics.exporter.lag.set(Math.max(0, Date.now() - oldest) / 1000);
+    // Several changes of one window, in one shard or several, need one write: its counts as they are now.
     const kinds = new Map<number, ChangeKind>();
     for (const [, fields] of entries) {
       const change = fieldsOf(fields);
@@ -138,9 +147,15 @@ export class Exporter {
     }
     const snapshots = await this.read([...kinds.keys()]);
     await this.write(snapshots);
-    const last = entries[entries.length - 1]![0];
-    await redis.set(keys.exportCheckpoint, last);
-    this.checkpoint = last;
+    // A crash between these writes exports some windows again: points overwrite, nothing is counted twice.
+    await Promise.all(
+      perShard.map(async (shardEntries, i) => {
+        if (shardEntries.length === 0) return;
+        const last = shardEntries[shardEntries.length - 1]![0];
+        await redis.set(shards[i]!.exportCheckpoint, last);
+        checkpoints[i] = last;
+      }),
+    );
     for (const s of snapshots) metrics.exporter.windows.inc({ kind: kinds.get(s.start)! });
   }
 
@@ -178,13 +193,13 @@ export class Exporter {
     if (error instanceof InfluxWriteError) metrics.exporter.influxUp.set(0);
     if (this.failure === type) return;
     this.failure = type;
-    log.warn({ type, err: (error as Error).message, checkpoint: this.checkpoint }, 'export failed; retrying with backoff, the checkpoint stays where it is');
+    log.warn({ type, err: (error as Error).message, checkpoints: this.checkpoints }, 'export failed; retrying with backoff, the checkpoints stay where they are');
   }
 
   private recovered(): void {
     if (this.failure === undefined) return;
     this.failure = undefined;
-    this.options.log.info({ checkpoint: this.checkpoint }, 'exporting again');
+    this.options.log.info({ checkpoints: this.checkpoints }, 'exporting again');
   }
 }
 

@@ -29,7 +29,7 @@ export function createExporter(config: StageConfig<'export'>, log: Logger, metri
     (shared) =>
       new Exporter({
         redis,
-        keys,
+        shards: [keys],
         sink: new InfluxWriter(influx),
         catalog: shared.catalog,
         provisionalMs: config.provisionalMs,

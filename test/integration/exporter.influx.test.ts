@@ -4,7 +4,10 @@ import { type Server, createServer, request } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RedisKeys } from '../../core/keys.js';
 import { createMetrics } from '../../core/metrics.js';
+import { Scripts } from '../../core/scripts.js';
+import { allShards, shardPrefix } from '../../core/shards.js';
 import { windowStart } from '../../core/windows.js';
 import type { Exporter } from '../../exporter/exporter.js';
 import { InfluxWriter } from '../../exporter/influx-writer.js';
@@ -207,3 +210,46 @@ async function slowProxy(target: URL): Promise<{ url: string; delayMs: number; p
     close: () => closeServer(server),
   });
 }
+
+describe('exporter over several shards', () => {
+  it('writes each window once, summed over the shards, final when every shard closed it, with a checkpoint per shard', async () => {
+    const redis = await env.redis.connected();
+    const shards = allShards(3).map((i) => new RedisKeys(shardPrefix(env.redis.prefix, i, 3, false)));
+    env.onCleanup(async () => {
+      const keys = await env.redis.client.keys(`{${env.redis.prefix}*`);
+      if (keys.length > 0) await env.redis.client.unlink(...keys);
+    });
+    const rules = { windowMs: W, graceMs: W, retentionMs: 86_400_000 };
+    const now = windowStart(Date.now(), W);
+    const [a, b] = [now - 6 * W, now - 5 * W];
+    // Window a: counted by shards 0 and 1; window b: by shard 2 only.
+    const parts: [number, number, number][] = [[0, a, 3], [1, a, 4], [2, b, 5]];
+    for (const [shard, start, orders] of parts) {
+      const scripts = new Scripts(redis, shards[shard]!);
+      const lease = { consumer: 'p', token: `t${shard}`, leaseMs: 10_000 };
+      await scripts.acquireLease(lease);
+      await env.redis.client.rpush(shards[shard]!.queue, ...Array.from({ length: orders }, (_, i) => `e-${shard}-${start}-${i}`));
+      const claimed = await scripts.claimBatch(lease, 'next', orders);
+      const fields = new Map([['orders', orders], ['drinks', orders], ['coffee:Espresso', orders], ['payment:Cash', orders], ['age:1020', orders]]);
+      await scripts.commitBatch(lease, { envelopes: claimed, dead: [], windows: new Map([[start, { orders, fields }]]) }, rules);
+    }
+    // Every shard closes both windows (shard 2 never had window a, shards 0 and 1 never had b).
+    for (const keys of shards) await new Scripts(redis, keys).tick(now, rules);
+    env.startExporter(influx, database, { shards });
+    const windows = async () => (await influx.query(database, 'SELECT "orders", "final" FROM "windows"'))[0]?.values ?? [];
+    await eventually(async () => (await windows()).length === 2 && (await windows()).every((row) => row[2] === true), {
+      message: async () => `InfluxDB holds ${JSON.stringify(await windows())}`,
+    });
+    expect((await windows()).map((row) => [Number(row[0]), row[1], row[2]])).toEqual([
+      [a, 7, true],
+      [b, 5, true],
+    ]);
+    const coffee = await influx.query(database, `SELECT "drinks" FROM "drinks_by_coffee" WHERE "coffee" = 'Espresso'`);
+    expect(coffee[0]!.values.map((row) => row[1])).toEqual([7, 5]);
+    // Each shard's checkpoint is the last entry of its own stream.
+    for (const keys of shards) {
+      const [last] = await env.redis.client.xrevrange(keys.changes, '+', '-', 'COUNT', 1);
+      await eventually(async () => (await env.redis.client.get(keys.exportCheckpoint)) === last![0], { message: `checkpoint of ${keys.prefix}` });
+    }
+  });
+});

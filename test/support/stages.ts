@@ -65,7 +65,7 @@ export async function storeTestSharedSettings(redis: TestRedis, overrides: Parti
 export function testExporter(redis: TestRedis, influx: InfluxServer, database: string, overrides: Partial<ExporterOptions> = {}): Exporter {
   return new Exporter({
     redis: redis.connect('exporter'),
-    keys: redis.keys,
+    shards: [redis.keys],
     sink: new InfluxWriter({ url: influx.url, token: influx.token, org: '', bucket: `${database}/autogen`, timeoutMs: 2000 }),
     catalog: DEFAULT_CATALOG,
     provisionalMs: 200,
