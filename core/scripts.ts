@@ -9,7 +9,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { CremaError, ScriptCode, scriptError } from './errors.js';
 import type { RedisKeys } from './keys.js';
 import { unpackByteStrings } from './msgpack-strings.js';
@@ -40,8 +40,11 @@ function scriptSources(): readonly ScriptSource[] {
     }));
 }
 
+/** A connection to one Redis or to a Redis Cluster: the scripts run on either. */
+export type RedisClient = Redis | Cluster;
+
 /** Registers every script on a connection (`EVALSHA`, falling back to `EVAL` once per script). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   for (const script of scriptSources()) {
     redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
   }
@@ -141,7 +144,7 @@ export class Scripts {
   private readonly clientChecks: boolean;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
     options: ScriptsOptions = {},
   ) {

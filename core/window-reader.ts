@@ -3,14 +3,14 @@
  * (`window-merge.ts`). One round trip per shard, all shards at once; with one shard this is one
  * pipeline of `HGETALL`s, as before shards.
  */
-import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys.js';
+import type { RedisClient } from './scripts.js';
 import { type ShardPart, mergeWindow } from './window-merge.js';
 import { type WindowSnapshot, snapshotFromHash } from './window-snapshot.js';
 
 export class WindowReader {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** Every shard's keys, in shard order. */
     private readonly shards: readonly RedisKeys[],
   ) {}
