@@ -2,10 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
 import { eventually } from '../support/eventually.js';
-import { type RedisClusterServer, startLocalRedisCluster } from '../support/redis-cluster.js';
+import { type LocalRedisCluster, startLocalRedisCluster } from '../support/redis-cluster.js';
 
 describe('local Redis Cluster', () => {
-  let cluster: RedisClusterServer;
+  let cluster: LocalRedisCluster;
   let client: Cluster;
   beforeAll(async () => {
     cluster = await startLocalRedisCluster();

@@ -38,6 +38,13 @@ export interface RedisClusterServer {
   readonly kind: 'env' | 'local';
   /** Seed URLs, as Crema's cluster setting takes them. */
   readonly urls: readonly string[];
+  /** Stops every node this harness started and removes their files. */
+  dispose(): Promise<void>;
+}
+
+/** A cluster this harness started, whose nodes tests may stop, kill and restart. */
+export interface LocalRedisCluster extends RedisClusterServer {
+  readonly kind: 'local';
   /**
    * kill -9 of the master that serves `key`, once its replica is in sync; resolves when the
    * replica has taken over. With `replicated`, the master first waits (WAIT) until its replica
@@ -46,19 +53,21 @@ export interface RedisClusterServer {
   killMasterOf(key: string, options?: { replicated?: boolean }): Promise<FailoverResult>;
   /** Starts a killed node again; it rejoins as a replica of the master that replaced it. */
   restart(node: ClusterNode): Promise<void>;
-  /** Stops every node and removes their files. */
-  dispose(): Promise<void>;
+  /** The master that serves `key` and its replica, as the cluster sees them now. */
+  topologyOf(key: string): Promise<{ master: ClusterNode; replica: ClusterNode }>;
+  /** SIGSTOP (a node that stops answering, replication included) or SIGCONT of a node of this cluster. */
+  signal(node: ClusterNode, signal: 'SIGSTOP' | 'SIGCONT'): void;
+  /** kill -9 of a node, with no waiting for anything else. */
+  kill(node: ClusterNode): Promise<void>;
+  /** Resolves when `node` is a master and every running node says the cluster is ok. */
+  waitUntilMaster(node: ClusterNode): Promise<void>;
 }
 
 /** The user's cluster when CREMA_TEST_REDIS_CLUSTER_URLS is set, else a local one. */
 export async function startSharedRedisCluster(): Promise<RedisClusterServer> {
   const urls = process.env.CREMA_TEST_REDIS_CLUSTER_URLS;
-  if (urls) {
-    const refuse = async (): Promise<never> => {
-      throw new Error('a cluster from CREMA_TEST_REDIS_CLUSTER_URLS is not killed by tests: use startLocalRedisCluster()');
-    };
-    return { kind: 'env', urls: urls.split(',').map((u) => u.trim()), killMasterOf: refuse, restart: refuse, dispose: async () => {} };
-  }
+  // Tests that stop or kill nodes always start their own (startLocalRedisCluster).
+  if (urls) return { kind: 'env', urls: urls.split(',').map((u) => u.trim()), dispose: async () => {} };
   return startLocalRedisCluster();
 }
 
@@ -68,7 +77,7 @@ interface LocalNode extends ClusterNode {
 }
 
 /** 3 masters and 3 replicas from the local `redis-server`, append-only (fsync every second, as compose runs it). */
-export async function startLocalRedisCluster(options: { masters?: number } = {}): Promise<RedisClusterServer> {
+export async function startLocalRedisCluster(options: { masters?: number } = {}): Promise<LocalRedisCluster> {
   const masters = options.masters ?? 3;
   const nodes: LocalNode[] = [];
   for (let i = 0; i < masters * 2; i++) {
@@ -101,31 +110,54 @@ export async function startLocalRedisCluster(options: { masters?: number } = {})
     throw error;
   }
 
+  const local = (node: ClusterNode) => {
+    const found = nodes.find((n) => n.port === node.port);
+    if (!found) throw new Error(`no node on port ${node.port}`);
+    return found;
+  };
+  const waitUntilMaster = async (node: ClusterNode) => {
+    await eventually(
+      async () => {
+        const info = await withNode(node.port, (r) => r.info('replication'));
+        if (!/role:master/.test(info)) return false;
+        const living = nodes.filter((n) => n.child);
+        return (await Promise.all(living.map((n) => withNode(n.port, (r) => r.cluster('INFO') as Promise<string>)))).every((i) => /cluster_state:ok/.test(i));
+      },
+      { timeoutMs: 30_000, intervalMs: 50, message: `node ${node.port} did not become a master of an ok cluster` },
+    );
+  };
+  const topologyOf = async (key: string) => {
+    const slot = await withNode(nodes.find((n) => n.child)!.port, (r) => r.cluster('KEYSLOT', key) as Promise<number>);
+    const lines = parseNodes(await nodesOf(nodes.find((n) => n.child)!.port));
+    const owner = lines.find((l) => l.master && !l.failed && l.slots.some(([from, to]) => slot >= from && slot <= to));
+    const replica = lines.find((l) => l.masterId === owner?.id && !l.failed);
+    if (!owner || !replica) throw new Error(`slot ${slot} has no master with a replica: ${JSON.stringify(lines)}`);
+    return { master: local({ port: owner.port, url: '' }), replica: local({ port: replica.port, url: '' }) };
+  };
+
   return {
     kind: 'local',
     urls: nodes.map((n) => n.url),
+    topologyOf,
+    signal(node, signal) {
+      const child = local(node).child;
+      if (!child?.pid) throw new Error(`node ${node.port} is not running`);
+      child.kill(signal);
+    },
+    async kill(node) {
+      const target = local(node);
+      await killAndWait(target.child);
+      target.child = undefined;
+    },
+    waitUntilMaster,
     async killMasterOf(key, killOptions = {}) {
       await eventually(() => healthy(nodes, masters), { timeoutMs: 30_000, message: 'the cluster was not healthy before the kill' });
-      const slot = await withNode(nodes[0]!.port, (r) => r.cluster('KEYSLOT', key) as Promise<number>);
-      const lines = parseNodes(await nodesOf(nodes.find((n) => n.child)!.port));
-      const owner = lines.find((l) => l.master && !l.failed && l.slots.some(([from, to]) => slot >= from && slot <= to));
-      const replica = lines.find((l) => l.masterId === owner?.id && !l.failed);
-      if (!owner || !replica) throw new Error(`slot ${slot} has no master with a replica: ${JSON.stringify(lines)}`);
-      const master = nodes.find((n) => n.port === owner.port)!;
-      const promoted = nodes.find((n) => n.port === replica.port)!;
+      const { master, replica: promoted } = await topologyOf(key);
       if (killOptions.replicated) await withNode(master.port, (r) => r.wait(1, 5000));
       const killedAt = Date.now();
       await killAndWait(master.child);
       master.child = undefined;
-      const living = nodes.filter((n) => n.child);
-      await eventually(
-        async () => {
-          const info = await withNode(promoted.port, (r) => r.info('replication'));
-          if (!/role:master/.test(info)) return false;
-          return (await Promise.all(living.map((n) => withNode(n.port, (r) => r.cluster('INFO') as Promise<string>)))).every((i) => /cluster_state:ok/.test(i));
-        },
-        { timeoutMs: 30_000, intervalMs: 50, message: `replica ${promoted.port} did not take over from ${master.port}` },
-      );
+      await waitUntilMaster(promoted);
       return { killed: master, promoted, failoverMs: Date.now() - killedAt };
     },
     async restart(node) {
