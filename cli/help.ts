@@ -94,7 +94,7 @@ export function commandHelp(command: Command): string {
       lines.push(`  ${flagTitle(s)}`, ...wrap(`${s.env}, default: ${defaultText(s, command)}`, '      '), ...wrap(plain(s.doc), '      '));
     }
   }
-  for (const f of COMMAND_FLAGS[command] ?? []) lines.push(`  --${f.flag}`, ...wrap(plain(f.doc), '      '));
+  for (const f of COMMAND_FLAGS[command] ?? []) lines.push(`  --${f.flag}${f.value === undefined ? '' : ` <${f.value}>`}`, ...wrap(plain(f.doc), '      '));
   lines.push('  -h, --help', '      Show this help.');
   return `${lines.join('\n')}\n`;
 }

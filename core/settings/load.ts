@@ -120,7 +120,7 @@ export function commandOptions(command: Command): Record<string, { type: 'string
   for (const [, s] of ENTRIES) {
     if (readsSetting(command, s)) options[s.flag] = { type: s.kind === 'boolean' ? 'boolean' : 'string', multiple: s.kind === 'list' };
   }
-  for (const f of COMMAND_FLAGS[command] ?? []) options[f.flag] = { type: 'boolean' };
+  for (const f of COMMAND_FLAGS[command] ?? []) options[f.flag] = { type: f.value === undefined ? 'boolean' : 'string' };
   return options;
 }
 

@@ -20,9 +20,13 @@ export const COMMAND_SUMMARIES: Readonly<Record<Command, string>> = {
   config: 'print the effective configuration, or the settings table with --markdown',
 };
 
-/** A flag of one command that is not a setting: it chooses what the command does (always yes/no). */
+/** A flag of one command that is not a setting: it chooses what the command does rather than configuring a stage. */
 export interface CommandFlag {
+  /** Without the dashes. */
   readonly flag: string;
+  /** What its value is, as help shows it (`<reason>`); a flag without one is a yes/no flag. */
+  readonly value?: string;
+  /** One sentence for users. */
   readonly doc: string;
 }
 
