@@ -7,12 +7,12 @@
 import type { Redis } from 'ioredis';
 import { Backoff, sleep } from '../core/backoff.js';
 import type { Catalog } from '../core/catalog.js';
-import type { DeadLetterReason } from '../core/order.js';
 import { ClaimLostError, LeaseLostError, errorType } from '../core/errors.js';
 import type { RedisKeys } from '../core/keys.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import type { DeadLetterReason } from '../core/order.js';
 import { RateLog } from '../core/rate-log.js';
 import { connectRedis } from '../core/redis.js';
 import { Scripts } from '../core/scripts.js';
