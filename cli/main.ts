@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `crema` command: `crema <generate|collect|process|export|serve|up|config> [flags]`.
- * Reads and validates the configuration once, then runs the command's stages.
+ * Answers help, version and usage errors (`help.ts`), else reads and validates the configuration
+ * once, then runs the command's stages.
  */
 import type { Redis } from 'ioredis';
 import { createCollector } from '../collector/main.js';
@@ -9,40 +10,28 @@ import { createExporter } from '../exporter/main.js';
 import { ConfigError, ListenError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
-import { COMMANDS, type Command, type Config, type LoadedSettings, describeConfig, loadSettings, settingsMarkdown, wantsMarkdown } from '../core/settings/index.js';
+import { type Command, type Config, type LoadedSettings, describeConfig, loadSettings, settingsMarkdown, wantsMarkdown } from '../core/settings/index.js';
 import { type Stage, runStages } from '../core/stage.js';
 import { createGenerator } from '../generator/main.js';
 import { createProcessor } from '../processor/main.js';
 import { createWeb } from '../web/main.js';
-
-const USAGE = `usage: crema <command> [flags]
-
-commands:
-  generate   append random orders to a file
-  collect    follow order files and push their lines to the Redis queue
-  process    count queued orders into time windows in Redis
-  export     write window counts to InfluxDB (INFLUX_URL), for Grafana
-  serve      serve the live page, its history API and live stream (http://127.0.0.1:8080)
-  up         generate, collect, process and serve in one process (the local default),
-             and export when INFLUX_URL is set
-  config     print the effective configuration (--markdown: the settings table)
-
-Every flag has an environment variable; see \`crema config\` and the README.`;
+import { answer } from './help.js';
 
 async function main(argv: readonly string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+  // Help, the version and usage errors are answered before any setting is read.
+  const answered = answer(argv);
+  if (answered !== undefined) {
+    if ('stdout' in answered) process.stdout.write(answered.stdout);
+    else {
+      process.stderr.write(answered.stderr);
+      process.exitCode = 2;
+    }
     return;
   }
-  if (!(COMMANDS as readonly string[]).includes(command)) {
-    process.stderr.write(`crema: unknown command "${command}"\n\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
+  const [command, ...rest] = argv as [Command, ...string[]];
   let loaded: LoadedSettings;
   try {
-    loaded = loadSettings(command as Command, rest);
+    loaded = loadSettings(command, rest);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`crema ${command}: ${error.message}\n`);

@@ -18,6 +18,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { connectRedis } from '../core/redis.js';
 import { Scripts } from '../core/scripts.js';
+import { CatchUpLog } from './catch-up-log.js';
 import type { Batch, FileTail } from './file-tail.js';
 import { OffsetPruner } from './offset-pruning.js';
 import { parsePosition } from './position.js';
@@ -72,6 +73,7 @@ export class Collector {
 
   constructor(private readonly options: CollectorOptions) {
     this.scripts = new Scripts(options.redis, options.keys);
+    const catchUp = new CatchUpLog(options.log);
     this.followers = options.files.map(
       (file) =>
         new SourceFollower(resolve(file), {
@@ -82,6 +84,7 @@ export class Collector {
           maxLineBytes: options.maxLineBytes,
           log: options.log,
           metrics: options.metrics,
+          catchUp,
         }),
     );
     const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;

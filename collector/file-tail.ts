@@ -45,6 +45,8 @@ export class FileTail {
   private committedPosition: Position;
   /** When the file last gave new bytes (ms). */
   lastGrowthAt = Date.now();
+  /** The last read found no whole line left. */
+  private reachedEnd = false;
 
   private constructor(
     private readonly handle: FileHandle,
@@ -76,6 +78,14 @@ export class FileTail {
     return this.committedPosition;
   }
 
+  /**
+   * Whether the file is read to its end and Redis acknowledged all of it: the last read found no
+   * whole line left (a partial last line waits for its newline) and no batch is unacknowledged.
+   */
+  get caughtUp(): boolean {
+    return this.reachedEnd && this.framed.generation === this.committedPosition.generation && this.framed.offset === this.committedPosition.offset;
+  }
+
   /** Reads the next batch of at most `maxLines` envelopes; undefined when no whole line is new. */
   async nextBatch(maxLines: number, now: number): Promise<Batch | undefined> {
     const batch = EnvelopeBatch.pooled();
@@ -95,6 +105,7 @@ export class FileTail {
       this.splitter.commitRead(bytesRead);
       emitted += this.splitter.drain(sink, maxLines - emitted);
     }
+    this.reachedEnd = emitted === 0;
     if (emitted === 0) {
       batch.release();
       return undefined;
@@ -126,6 +137,7 @@ export class FileTail {
     }
     this.framed = position;
     this.committedPosition = position;
+    this.reachedEnd = false;
     this.splitter = new LineSplitter(this.options.maxLineBytes, position.offset);
   }
 

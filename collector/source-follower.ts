@@ -11,6 +11,7 @@ import type { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Scripts } from '../core/scripts.js';
+import type { CatchUpLog } from './catch-up-log.js';
 import { type Batch, FileTail } from './file-tail.js';
 import { type FileIdentity, fileKey, identityOf, sameFile } from './file-identity.js';
 import { type Position, formatPosition, parsePosition } from './position.js';
@@ -27,6 +28,8 @@ export interface FollowerOptions {
   readonly maxLineBytes: number;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** Says when a file is far behind, how far while catching up, and when it has caught up. */
+  readonly catchUp: CatchUpLog;
 }
 
 export class SourceFollower {
@@ -86,6 +89,7 @@ export class SourceFollower {
     for (const tail of this.draining) {
       if (now - tail.lastGrowthAt >= ROTATED_LINGER_MS) {
         this.options.log.info({ source: this.path, file: tail.key, path: tail.path }, 'rotated file drained: closing it');
+        this.options.catchUp.closed(tail.key);
         await tail.close();
       } else {
         keep.push(tail);
@@ -94,7 +98,11 @@ export class SourceFollower {
     this.draining = keep;
 
     let behind = 0;
-    for (const tail of this.tails()) behind += Math.max(0, (await tail.size()) - tail.committed.offset);
+    for (const tail of this.tails()) {
+      const size = await tail.size();
+      behind += Math.max(0, size - tail.committed.offset);
+      this.options.catchUp.observe(tail, size);
+    }
     this.options.metrics.collector.bytesBehind.set({ source: this.path }, behind);
     return batches;
   }
@@ -103,6 +111,7 @@ export class SourceFollower {
     const tails = this.tails();
     this.current = undefined;
     this.draining = [];
+    for (const tail of tails) this.options.catchUp.closed(tail.key);
     await Promise.all(tails.map((tail) => tail.close()));
   }
 
@@ -121,6 +130,7 @@ export class SourceFollower {
     const current = await this.openTail(this.path, identity, position, stats.size);
     this.current = current;
     this.options.log.info({ source: this.path, file: current.key, position: formatPosition(current.committed) }, 'following file');
+    this.options.catchUp.opened(current, position.offset, stats.size);
     // A new file at the path means a rename rotation; if the path was rotated more than once
     // since it was last looked at (or while the collector was down), files born in between
     // were rotated away unread.
@@ -145,6 +155,7 @@ export class SourceFollower {
       if (sibling.path === this.path || position.offset >= sibling.stats.size) continue;
       const tail = await this.openTail(sibling.path, identityOf(sibling.stats), position, sibling.stats.size);
       this.options.log.info({ source: this.path, path: sibling.path, file: tail.key, position: formatPosition(position) }, 'resuming a rotated file');
+      this.options.catchUp.opened(tail, position.offset, sibling.stats.size);
       this.draining.push(tail);
     }
     return newest;
@@ -169,6 +180,7 @@ export class SourceFollower {
       if (position.offset >= sibling.stats.size) continue;
       const tail = await this.openTail(sibling.path, identityOf(sibling.stats), position, sibling.stats.size);
       this.options.log.info({ source: this.path, path: sibling.path, file: tail.key }, 'reading a file rotated before it was followed');
+      this.options.catchUp.opened(tail, position.offset, sibling.stats.size);
       this.draining.push(tail);
     }
   }

@@ -12,8 +12,11 @@ import type { RedisKeys } from '../core/keys.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import type { DeadLetterReason } from '../core/order.js';
+import { RateLog } from '../core/rate-log.js';
 import { connectRedis } from '../core/redis.js';
 import { Scripts } from '../core/scripts.js';
+import { BacklogLog } from './backlog-log.js';
 import { BatchCounter, drinksOf } from './batch-counter.js';
 import { ConsumerLease } from './consumer-lease.js';
 import { WindowTicker } from './window-ticker.js';
@@ -30,6 +33,8 @@ export interface ProcessorOptions {
   readonly batchSize: number;
   readonly leaseMs: number;
   readonly tickMs: number;
+  /** How often dead letters are logged, as a count per reason. @defaultValue 60 s */
+  readonly deadLetterLogMs?: number;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
@@ -43,6 +48,8 @@ export class Processor {
   private readonly scripts: Scripts;
   private readonly lease: ConsumerLease;
   private readonly ticker: WindowTicker;
+  private readonly backlog: BacklogLog;
+  private readonly deadLetters: RateLog<DeadLetterReason>;
   private recoveryTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -55,6 +62,12 @@ export class Processor {
     this.scripts = new Scripts(options.redis, options.keys);
     this.lease = new ConsumerLease(this.scripts, options.consumer, options.leaseMs, options.log);
     this.ticker = new WindowTicker({ ...options, scripts: this.scripts });
+    const { log, consumer, redis, keys } = options;
+    this.backlog = new BacklogLog({ log, consumer, batchSize: options.batchSize, queueLength: () => redis.llen(keys.queue) });
+    this.deadLetters = new RateLog({
+      intervalMs: options.deadLetterLogMs ?? 60_000,
+      report: (reason, count, seconds) => log.warn({ reason, count, seconds }, `dead letters: ${reason} ${count} in the last ${seconds} s`),
+    });
   }
 
   /** Runs until closed. */
@@ -68,6 +81,7 @@ export class Processor {
     this.stopping.abort();
     clearInterval(this.recoveryTimer);
     await this.running?.catch(() => {});
+    this.deadLetters.close();
     await this.ticker.close();
     try {
       await this.lease.release();
@@ -101,6 +115,7 @@ export class Processor {
         } else {
           batch = await (prefetched ?? this.claim('next'));
           prefetched = undefined;
+          this.backlog.claimed(batch.length);
         }
         if (batch.length === 0) {
           // Nothing failed and nothing is pending: a later failure starts its backoff afresh.
@@ -160,12 +175,16 @@ export class Processor {
     const committedAt = Date.now();
     metrics.processor.commitDuration.observe((performance.now() - commitStarted) / 1000);
     metrics.processor.batchSize.observe(envelopes.length);
+    this.backlog.committed(envelopes.length);
     metrics.processor.orders.inc({ result: 'counted' }, counts.counted);
     metrics.processor.orders.inc({ result: 'dead' }, counts.dead.length);
     if (late > 0) metrics.processor.orders.inc({ result: 'late' }, late);
     metrics.processor.drinks.inc(drinksOf(counts));
     if (counts.clockSkewed > 0) metrics.processor.clockSkew.inc(counts.clockSkewed);
-    for (const [reason, n] of counts.deadByReason) metrics.processor.deadLetters.inc({ reason }, n);
+    for (const [reason, n] of counts.deadByReason) {
+      metrics.processor.deadLetters.inc({ reason }, n);
+      this.deadLetters.add(reason, n);
+    }
     if (Number.isFinite(counts.oldestIngestedAt)) {
       metrics.processor.latency.observe(Math.max(0, committedAt - counts.oldestIngestedAt) / 1000);
     }

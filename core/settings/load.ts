@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
-import { type Command, type Setting, SettingProblem, type SettingSource, settingLabel } from './setting.js';
+import { COMMAND_FLAGS, type Command, type Setting, SettingProblem, type SettingSource, settingLabel } from './setting.js';
 import { type Config, SETTINGS, type SettingName } from './settings.js';
 
 /** One setting as read: where it came from, its parsed text and its converted value. */
@@ -114,12 +114,18 @@ function parseSetting(command: Command, s: Setting, raw: Raw, earlier: Readonly<
   return [];
 }
 
-function parseFlags(command: Command, argv: readonly string[]): Record<string, string | boolean | (string | boolean)[] | undefined> {
+/** The flags `command` takes, as `parseArgs` options (without the dashes): its settings' and its own. */
+export function commandOptions(command: Command): Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
   for (const [, s] of ENTRIES) {
     if (readsSetting(command, s)) options[s.flag] = { type: s.kind === 'boolean' ? 'boolean' : 'string', multiple: s.kind === 'list' };
   }
-  if (command === 'config') options.markdown = { type: 'boolean' };
+  for (const f of COMMAND_FLAGS[command] ?? []) options[f.flag] = { type: f.value === undefined ? 'boolean' : 'string' };
+  return options;
+}
+
+function parseFlags(command: Command, argv: readonly string[]): Record<string, string | boolean | (string | boolean)[] | undefined> {
+  const options = commandOptions(command);
   try {
     // allowNegative: every yes/no flag has its `--no-` form (`--no-ordered-at`).
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true }).values;

@@ -9,6 +9,32 @@ import type { z } from 'zod';
 export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config'] as const;
 export type Command = (typeof COMMANDS)[number];
 
+/** What each command does, in one line: `crema --help` lists them, `crema <command> --help` starts with it. */
+export const COMMAND_SUMMARIES: Readonly<Record<Command, string>> = {
+  generate: 'append random orders to a file',
+  collect: 'follow order files and push their lines to the Redis queue',
+  process: 'count queued orders into time windows in Redis',
+  export: 'write window counts to InfluxDB (INFLUX_URL), for Grafana',
+  serve: 'serve the live page, its history API and live stream (http://127.0.0.1:8080)',
+  up: 'generate, collect, process and serve in one process (the local default); export too when INFLUX_URL is set',
+  config: 'print the effective configuration, or the settings table with --markdown',
+};
+
+/** A flag of one command that is not a setting: it chooses what the command does rather than configuring a stage. */
+export interface CommandFlag {
+  /** Without the dashes. */
+  readonly flag: string;
+  /** What its value is, as help shows it (`<reason>`); a flag without one is a yes/no flag. */
+  readonly value?: string;
+  /** One sentence for users. */
+  readonly doc: string;
+}
+
+/** Flags besides the settings', by command. */
+export const COMMAND_FLAGS: Readonly<Partial<Record<Command, readonly CommandFlag[]>>> = {
+  config: [{ flag: 'markdown', doc: 'Print the settings table in Markdown (the README’s configuration table) instead of the effective values.' }],
+};
+
 /** Where a setting's value came from. */
 export type SettingSource = 'flag' | 'env' | 'default';
 

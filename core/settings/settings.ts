@@ -196,6 +196,15 @@ export const SETTINGS = Object.freeze({
     doc: 'How often windows are closed and changed windows published on the stats channel.',
     commands: PROCESSING,
   }),
+  deadLetterLogMs: setting({
+    env: 'CREMA_DEAD_LETTER_LOG_SECONDS',
+    flag: 'dead-letter-log-seconds',
+    schema: wholeNumber(1, 86_400),
+    default: '60',
+    convert: seconds,
+    doc: 'How often the processor logs the dead letters it wrote: one line per reason with its count (`dead letters: invalid_json 37 in the last 60 s`), none for a reason without any, and the rest when it stops.',
+    commands: PROCESSING,
+  }),
   catalog: setting({
     env: 'CREMA_CATALOG_FILE',
     flag: 'catalog-file',

@@ -5,6 +5,32 @@ import { eventually } from './eventually.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
+/** One JSON log line. */
+export type LogEntry = { readonly msg: string; readonly level: string } & Readonly<Record<string, unknown>>;
+
+/** What a finished `crema` run wrote and how it exited. */
+export interface CremaRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `crema <args>` to its end (for commands that answer and exit: help, version, usage errors, config). */
+export function runCrema(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CremaRun> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, CREMA_LOG_LEVEL: 'info', CREMA_METRICS_PORT: '0', CREMA_WEB_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 export class CremaProcess {
   private readonly child: ChildProcess;
   private output = '';
@@ -26,6 +52,20 @@ export class CremaProcess {
 
   get logs(): string {
     return this.output;
+  }
+
+  /** The JSON log lines written so far, parsed. */
+  entries(): LogEntry[] {
+    return this.output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as LogEntry];
+        } catch {
+          return []; // a line still being written
+        }
+      });
   }
 
   get pid(): number {
