@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { createCollector } from '../collector/main.js';
 import { createExporter } from '../exporter/main.js';
 import { ConfigError, ListenError } from '../core/errors.js';
+import { aclCommand } from '../core/acl.js';
 import { createLogger } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
 import { COMMANDS, type Command, type Config, type LoadedSettings, describeConfig, loadSettings, settingsMarkdown, wantsMarkdown } from '../core/settings/index.js';
@@ -26,6 +27,8 @@ commands:
   up         generate, collect, process and serve in one process (the local default),
              and export when INFLUX_URL is set
   config     print the effective configuration (--markdown: the settings table)
+  acl        print an ACL SETUSER line per stage: a Redis user that may do only what
+             that stage does, on the keys of --prefix (crema acl | redis-cli)
 
 Every flag has an environment variable; see \`crema config\` and the README.`;
 
@@ -53,6 +56,10 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${wantsMarkdown(rest) ? settingsMarkdown() : describeConfig(loaded)}\n`);
     return;
   }
+  if (command === 'acl') {
+    printAcl(loaded.config);
+    return;
+  }
   try {
     await run(loaded.config);
   } catch (error) {
@@ -71,7 +78,18 @@ const STAGE_NAMES: Record<Command, string> = {
   serve: 'web',
   up: 'up',
   config: 'config',
+  acl: 'acl',
 };
+
+/** `crema acl`: the lines on standard output (for `| redis-cli`), a note on standard error for a missing password. */
+function printAcl(config: Config): void {
+  const { aclCollectorPassword: collector, aclProcessorPassword: processor, aclExporterPassword: exporter, aclWebPassword: web } = config;
+  const { lines, withoutPassword } = aclCommand(config.prefix, { collector, processor, exporter, web });
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (withoutPassword.length > 0) {
+    process.stderr.write(`crema acl: no password given for ${withoutPassword.join(', ')} (CREMA_ACL_<STAGE>_PASSWORD, or its _FILE); their lines hold a placeholder that Redis refuses\n`);
+  }
+}
 
 async function run(config: Config): Promise<void> {
   const logger = (stage: string) => createLogger({ level: config.logLevel, host: config.host, stage });

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 
-export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config'] as const;
+export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config', 'acl'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Where a setting's value came from; `file`: a secret read from the file its `_FILE` variable or `--…-file` flag names. */

@@ -65,6 +65,19 @@ function needsTls(file: PemFile | undefined, earlier: Readonly<Record<string, un
   return 'is set, but REDIS_URL is not a rediss:// URL, so the connection would not use TLS; use rediss://';
 }
 
+/** A password for the Redis user of a stage in `crema acl`. */
+function aclPassword(stage: string, user: string) {
+  return setting({
+    env: `CREMA_ACL_${stage.toUpperCase()}_PASSWORD`,
+    flag: `${stage}-password`,
+    schema: z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 24` makes a good one)').optional(),
+    defaultDoc: 'none: a placeholder Redis refuses',
+    doc: `Password of the Redis user \`${user}\` that \`crema acl\` prints (as its SHA-256, never in clear); the ${stage === 'web' ? 'web server' : stage} logs in with it in REDIS_URL.`,
+    commands: ['acl'],
+    secret: true,
+  });
+}
+
 /** Every setting Crema reads, in the order `crema config` and the README list them. */
 export const SETTINGS = Object.freeze({
   redisUrl: setting({
@@ -72,7 +85,7 @@ export const SETTINGS = Object.freeze({
     flag: 'redis-url',
     schema: redisUrl,
     default: 'redis://127.0.0.1:6379',
-    doc: 'Redis to use: `redis://user:password@host:6379/0`, `rediss://` for TLS (see `CREMA_REDIS_TLS_CA_FILE`).',
+    doc: 'Redis to use: `redis://user:password@host:6379/0`, `rediss://` for TLS (see `CREMA_REDIS_TLS_CA_FILE`). Each stage may log in as its own user (`crema acl`).',
     commands: REDIS,
     secret: true,
     display: maskUrl,
@@ -122,7 +135,7 @@ export const SETTINGS = Object.freeze({
     schema: z.string().regex(/^\S+$/, 'must be non-empty and without spaces'),
     default: 'coffee:',
     doc: 'Prefix of every Redis key and channel; `{coffee}:` keeps all keys in one Redis Cluster slot.',
-    commands: REDIS,
+    commands: [...REDIS, 'acl'],
   }),
   host: setting({
     env: 'CREMA_HOST',
@@ -518,6 +531,10 @@ export const SETTINGS = Object.freeze({
     doc: 'Rotated files the generator keeps; it deletes older ones. The collector must read a file before it is deleted: keep enough to cover the collector’s downtime.',
     commands: GENERATING,
   }),
+  aclCollectorPassword: aclPassword('collector', 'crema-collector'),
+  aclProcessorPassword: aclPassword('processor', 'crema-processor'),
+  aclExporterPassword: aclPassword('exporter', 'crema-exporter'),
+  aclWebPassword: aclPassword('web', 'crema-web'),
 });
 
 type Settings = typeof SETTINGS;
