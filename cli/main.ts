@@ -8,9 +8,10 @@ import { createCollector } from '../collector/main.js';
 import { createExporter } from '../exporter/main.js';
 import { ConfigError, ListenError } from '../core/errors.js';
 import { aclCommand } from '../core/acl.js';
-import { createLogger } from '../core/log.js';
+import { createLogger, routeConsole } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
 import { COMMANDS, type Command, type Config, type LoadedSettings, describeConfig, loadSettings, settingsMarkdown, wantsMarkdown } from '../core/settings/index.js';
+import { describeRedisClientMessage } from '../core/redis.js';
 import { type Stage, runStages } from '../core/stage.js';
 import { createGenerator } from '../generator/main.js';
 import { createProcessor } from '../processor/main.js';
@@ -94,6 +95,13 @@ function printAcl(config: Config): void {
 async function run(config: Config): Promise<void> {
   const logger = (stage: string) => createLogger({ level: config.logLevel, host: config.host, stage });
   const log = logger(STAGE_NAMES[config.command]);
+  // Libraries' own messages (the Redis client's warnings) become log lines too, each once.
+  routeConsole(log, describeRedisClientMessage);
+  // A promise nobody waited on failed: a bug, said as a log line like everything else, not as a bare stack.
+  process.on('unhandledRejection', (reason: unknown) => {
+    log.fatal({ err: reason }, 'unhandled rejection: stopping');
+    process.exit(1);
+  });
   const metrics = createMetrics(config.host);
   const stages: Stage[] = [];
   const connections: Redis[] = [];
