@@ -8,9 +8,11 @@ import type { Redis } from 'ioredis';
 import { createCollector } from '../collector/main.js';
 import { createExporter } from '../exporter/main.js';
 import { ConfigError, ListenError } from '../core/errors.js';
-import { createLogger } from '../core/log.js';
+import { aclCommand } from '../core/acl.js';
+import { createLogger, routeConsole } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
 import { type Command, type Config, type LoadedSettings, describeConfig, loadSettings, settingsMarkdown, wantsMarkdown } from '../core/settings/index.js';
+import { describeRedisClientMessage } from '../core/redis.js';
 import { type Stage, runStages } from '../core/stage.js';
 import { createGenerator } from '../generator/main.js';
 import { createProcessor } from '../processor/main.js';
@@ -42,6 +44,10 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${wantsMarkdown(rest) ? settingsMarkdown() : describeConfig(loaded)}\n`);
     return;
   }
+  if (command === 'acl') {
+    printAcl(loaded.config);
+    return;
+  }
   try {
     await run(loaded.config);
   } catch (error) {
@@ -60,11 +66,29 @@ const STAGE_NAMES: Record<Command, string> = {
   serve: 'web',
   up: 'up',
   config: 'config',
+  acl: 'acl',
 };
+
+/** `crema acl`: the lines on standard output (for `| redis-cli`), a note on standard error for a missing password. */
+function printAcl(config: Config): void {
+  const { aclCollectorPassword: collector, aclProcessorPassword: processor, aclExporterPassword: exporter, aclWebPassword: web } = config;
+  const { lines, withoutPassword } = aclCommand(config.prefix, { collector, processor, exporter, web });
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (withoutPassword.length > 0) {
+    process.stderr.write(`crema acl: no password given for ${withoutPassword.join(', ')} (CREMA_ACL_<STAGE>_PASSWORD, or its _FILE); their lines hold a placeholder that Redis refuses\n`);
+  }
+}
 
 async function run(config: Config): Promise<void> {
   const logger = (stage: string) => createLogger({ level: config.logLevel, host: config.host, stage });
   const log = logger(STAGE_NAMES[config.command]);
+  // Libraries' own messages (the Redis client's warnings) become log lines too, each once.
+  routeConsole(log, describeRedisClientMessage);
+  // A promise nobody waited on failed: a bug, said as a log line like everything else, not as a bare stack.
+  process.on('unhandledRejection', (reason: unknown) => {
+    log.fatal({ err: reason }, 'unhandled rejection: stopping');
+    process.exit(1);
+  });
   const metrics = createMetrics(config.host);
   const stages: Stage[] = [];
   const connections: Redis[] = [];

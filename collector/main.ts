@@ -7,7 +7,7 @@ import type { StageConfig } from '../core/settings/index.js';
 import { Collector } from './collector.js';
 
 export function createCollector(config: StageConfig<'collect'>, log: Logger, metrics: Metrics) {
-  const redis = createRedis(config.redisUrl, { name: `crema:collector:${config.host}`, log });
+  const redis = createRedis(config, { name: `crema:collector:${config.host}`, log });
   const collector = new Collector({
     redis,
     keys: new RedisKeys(config.prefix),

@@ -1,8 +1,58 @@
+/** Every Redis key Crema uses, and which stage may use each (the Redis users of `crema acl`). */
+
+/** The stages that talk to Redis; each may run as a Redis user of its own (`crema acl`). */
+export const REDIS_STAGES = ['collector', 'processor', 'exporter', 'web'] as const;
+export type RedisStage = (typeof REDIS_STAGES)[number];
+
+/** How a stage uses a key: `read` it only, or `write` it (and read it). */
+export type KeyAccess = 'read' | 'write';
+
+/** A key (or, for a `*Prefix` field, every key under it) that a stage may use, as an ACL key pattern. */
+export interface KeyGrant {
+  /** A Redis glob pattern: the key itself, glob characters escaped, or a prefix followed by `*`. */
+  readonly pattern: string;
+  readonly access: KeyAccess;
+}
+
+/** Names of the keys and channels of {@link RedisKeys} (its string fields but the prefix itself). */
+export type KeyName = Exclude<{ [K in keyof RedisKeys]: RedisKeys[K] extends string ? K : never }[keyof RedisKeys], 'prefix'>;
+
 /**
- * Every Redis key Crema uses, built here and nowhere else.
- *
- * To run on Redis Cluster, give a prefix with a hash tag (`{coffee}:`) so that all keys share
- * one slot: the scripts touch several keys at once.
+ * Which stage uses each key, and how: `crema acl` grants each stage exactly these (see
+ * `core/acl.ts`). Every key of {@link RedisKeys} must be listed, or this does not compile; a
+ * stage that uses a key it is not granted is refused by Redis in the ACL test.
+ */
+const KEY_USERS = {
+  queue: { collector: 'write', processor: 'write' },
+  offsets: { collector: 'write' },
+  offsetsSeen: { collector: 'write' },
+  dead: { processor: 'write' },
+  windows: { processor: 'write', web: 'read' },
+  open: { processor: 'write', exporter: 'read' },
+  dirty: { processor: 'write' },
+  changes: { processor: 'write', exporter: 'read' },
+  consumers: { processor: 'write' },
+  exportCheckpoint: { exporter: 'write' },
+  settings: { processor: 'write', exporter: 'read', web: 'read' },
+  closedThrough: { processor: 'write', exporter: 'read', web: 'read' },
+  // A channel: the processor publishes, the web server subscribes.
+  statsChannel: { processor: 'write', web: 'read' },
+  windowPrefix: { processor: 'write', exporter: 'read', web: 'read' },
+  processingPrefix: { processor: 'write' },
+  leasePrefix: { processor: 'write' },
+} as const satisfies Record<KeyName, Partial<Record<RedisStage, KeyAccess>>>;
+
+/** Fields of {@link RedisKeys} that name pub/sub channels, not keys. */
+const CHANNELS: ReadonlySet<KeyName> = new Set<KeyName>(['statsChannel']);
+
+/** `text` with Redis's glob characters escaped, so that a pattern matches it literally. */
+export function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Every Redis key Crema uses, built here and nowhere else. A shard's keys are those of its prefix
+ * (`core/shards.ts`), which carries the hash tag that keeps them in one Redis Cluster slot.
  */
 export class RedisKeys {
   /** The queue: a list of envelopes, oldest first. */
@@ -77,5 +127,19 @@ export class RedisKeys {
   /** A consumer's lease: its fencing token, with a TTL. */
   lease(consumer: string): string {
     return `${this.leasePrefix}${consumer}`;
+  }
+
+  /** The keys (as ACL patterns) and channels `stage` uses, from the table of who uses which key. */
+  grants(stage: RedisStage): { readonly keys: readonly KeyGrant[]; readonly channels: readonly string[] } {
+    const keys: KeyGrant[] = [];
+    const channels: string[] = [];
+    for (const [name, users] of Object.entries(KEY_USERS) as [KeyName, Partial<Record<RedisStage, KeyAccess>>][]) {
+      const access = users[stage];
+      if (access === undefined) continue;
+      const literal = globLiteral(this[name]);
+      if (CHANNELS.has(name)) channels.push(literal);
+      else keys.push({ pattern: name.endsWith('Prefix') ? `${literal}*` : literal, access });
+    }
+    return { keys, channels };
   }
 }

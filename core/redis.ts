@@ -4,11 +4,39 @@
  * Connections are made for exactly-once work: no offline queue and no automatic re-sending of
  * commands after a reconnect, so a command whose answer was lost is never silently applied twice;
  * the stages resynchronise from Redis instead.
+ *
+ * Each connection also watches itself:
+ * - **Outages**: it reconnects forever with capped backoff, logging once when Redis becomes
+ *   unreachable and once when it is back.
+ * - **Hangs**: a Redis that keeps the connection open and stops answering (a stopped process, a
+ *   stuck server, a network that drops packets) causes no error at all. A PING every second finds
+ *   it: a connection whose PING has gone unanswered for 3 s (or whose login has) is *not
+ *   answering*, logged once; when the answer comes, it logs once that Redis answers again.
+ *   Commands are not timed out: one sent to a hung Redis may still be applied when it wakes, so
+ *   the stages wait for its answer rather than retry (the scripts are fenced and compare-and-set,
+ *   which would make a retry safe too, but waiting keeps the logs and metrics quiet).
+ * - **Refusals**: Redis refusing the login (WRONGPASS, NOAUTH), a command, key or channel
+ *   (NOPERM), or a TLS certificate is not an outage that waiting can mend. The connection stops
+ *   reconnecting and reports one {@link RedisAccessError} naming the setting to change
+ *   ({@link accessDenied}); `runStages` stops the command with it (exit code 2).
  */
+import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
+import { CremaError } from './errors.js';
 import type { Logger } from './log.js';
-import { defineScripts } from './scripts.js';
+import { scriptCommands, scriptNames, defineScripts } from './scripts.js';
+import { SETTINGS, type SettingValues, settingLabel } from './settings/index.js';
 
+/** Where to connect: REDIS_URL and the TLS files, as the settings give them. */
+export type RedisTarget = Pick<SettingValues, 'redisUrl'> & Partial<Pick<SettingValues, 'redisTlsCa' | 'redisTlsCert' | 'redisTlsKey'>>;
+
+/** How often a connection PINGs Redis, and how long an unanswered PING may wait before the connection counts as not answering. */
+export interface LivenessTiming {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+export const LIVENESS: LivenessTiming = Object.freeze({ intervalMs: 1000, timeoutMs: 3000 });
 
 export interface RedisConnectionOptions {
   /** Shown in `CLIENT LIST`. */
@@ -16,51 +44,359 @@ export interface RedisConnectionOptions {
   readonly log?: Logger;
   /** Extra ioredis options (tests use this for short timeouts). */
   readonly overrides?: RedisOptions;
+  /** @defaultValue {@link LIVENESS} */
+  readonly liveness?: LivenessTiming;
 }
 
 /**
- * Opens a connection with the scripts defined. It reconnects forever with capped backoff and
- * logs once per change of state; commands fail fast while it is down.
+ * Redis refused this connection something no retry will change: the login, a command, a key, a
+ * channel, or the TLS handshake. The message is one line that names the setting to change.
  */
-export function createRedis(url: string, options: RedisConnectionOptions): Redis {
-  const redis = new Redis(url, {
+export class RedisAccessError extends CremaError {
+  constructor(
+    message: string,
+    /** The connection's name, as in `CLIENT LIST`. */
+    readonly connection: string,
+  ) {
+    super(message, 'redis_access');
+  }
+}
+
+interface ConnectionState {
+  readonly name: string;
+  /** Connected, but neither a PING nor the login has been answered for longer than the timeout. */
+  hung: boolean;
+  denied: RedisAccessError | undefined;
+  readonly onDenied: Set<(error: RedisAccessError) => void>;
+  readonly onAnswering: Set<(answering: boolean) => void>;
+}
+
+const states = new WeakMap<Redis, ConnectionState>();
+
+function stateOf(redis: Redis): ConnectionState | undefined {
+  return states.get(redis);
+}
+
+/**
+ * Opens a connection with the scripts defined (lazily: {@link connectRedis} connects). It
+ * reconnects forever with capped backoff and logs once per change of state; commands fail fast
+ * while it is down.
+ */
+export function createRedis(target: string | RedisTarget, options: RedisConnectionOptions): Redis {
+  const t: RedisTarget = typeof target === 'string' ? { redisUrl: target } : target;
+  const tls = tlsOptions(t);
+  const redis = new Redis(t.redisUrl, {
     connectionName: options.name,
     lazyConnect: true,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
+    // A subscriber subscribes again itself after a reconnect (web/stream-hub.ts), where a refusal
+    // is handled: ioredis's own re-subscription leaves a refused SUBSCRIBE unhandled, which ends the process.
+    autoResubscribe: false,
+    // CLIENT SETINFO exists from Redis 7.2 on; without it, the ACL users of `crema acl` work on 7.0.
+    disableClientInfo: true,
     maxRetriesPerRequest: 0,
     connectTimeout: 5000,
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 10), 2000),
+    ...(tls && { tls }),
     ...options.overrides,
   });
+  const state: ConnectionState = { name: options.name, hung: false, denied: undefined, onDenied: new Set(), onAnswering: new Set() };
+  states.set(redis, state);
   defineScripts(redis);
-  watchConnection(redis, options.name, options.log);
+  watchCommands(redis, state, t, options.log);
+  watchConnection(redis, state, t, options.log);
+  watchLiveness(redis, state, options.liveness ?? LIVENESS, options.log);
   return redis;
 }
 
-/** Logs once when the connection goes down and once when it is back; errors are handled where commands fail. */
-function watchConnection(redis: Redis, name: string, log: Logger | undefined): void {
+/** The TLS options of a `rediss://` target: its CA, client certificate and key, when given. */
+function tlsOptions(t: RedisTarget): ConnectionOptions | undefined {
+  if (!t.redisUrl.startsWith('rediss:')) return undefined;
+  return {
+    ...(t.redisTlsCa && { ca: t.redisTlsCa.pem }),
+    ...(t.redisTlsCert && { cert: t.redisTlsCert.pem }),
+    ...(t.redisTlsKey && { key: t.redisTlsKey.pem }),
+  };
+}
+
+/** Whether the connection is ready and Redis answers on it. */
+export function isAnswering(redis: Redis): boolean {
+  return redis.status === 'ready' && !stateOf(redis)?.hung;
+}
+
+/**
+ * Calls `listener` whenever Redis starts or stops answering on the connection: `true` when it is
+ * ready, or answers again after a hang; `false` when it closes or stops answering. Returns a function
+ * that removes the listener.
+ */
+export function onAnsweringChange(redis: Redis, listener: (answering: boolean) => void): () => void {
+  const state = stateOf(redis);
+  state?.onAnswering.add(listener);
+  return () => state?.onAnswering.delete(listener);
+}
+
+/**
+ * Calls `listener` with the connection's {@link RedisAccessError} when Redis refuses it something
+ * (at once if it already has): synchronously, before whoever sent the refused command hears of it.
+ */
+export function onAccessDenied(redis: Redis, listener: (error: RedisAccessError) => void): void {
+  const state = stateOf(redis);
+  if (state?.denied) return listener(state.denied);
+  state?.onDenied.add(listener);
+}
+
+/** Whether `error` is one of Redis's permission refusals (NOPERM, or a script's command or key refused by the ACL). */
+export function isPermissionError(error: unknown): boolean {
+  const message = (error as Error | undefined)?.message ?? '';
+  return message.startsWith('NOPERM') || message.includes('The user executing the script can');
+}
+
+function deny(redis: Redis, state: ConnectionState, message: string): void {
+  if (state.denied) return;
+  state.denied = new RedisAccessError(message, state.name);
+  const listeners = [...state.onDenied];
+  state.onDenied.clear();
+  for (const listener of listeners) listener(state.denied);
+  // Nothing to wait for: reconnecting would be refused again.
+  redis.disconnect();
+}
+
+function notifyAnswering(redis: Redis, state: ConnectionState): void {
+  const answering = isAnswering(redis);
+  for (const listener of state.onAnswering) listener(answering);
+}
+
+type SentCommand = { name: string; args: unknown[]; reject: (error: Error) => void; [WATCHED]?: true };
+const WATCHED = Symbol('crema.watched');
+
+/**
+ * Watches every command's answer for permission refusals, before whoever sent the command hears
+ * of it: a refusal stops the process at once (runStages), rather than after a stage has logged
+ * that it will retry. The Redis client tolerates a refused CLIENT SETNAME or INFO, and so does
+ * Crema (logged once).
+ */
+function watchCommands(redis: Redis, state: ConnectionState, t: RedisTarget, log: Logger | undefined): void {
+  const send = redis.sendCommand.bind(redis) as (command: SentCommand, ...rest: unknown[]) => unknown;
+  const tolerated = new Set<string>();
+  (redis as unknown as { sendCommand: typeof send }).sendCommand = (command, ...rest) => {
+    if (!command[WATCHED]) {
+      command[WATCHED] = true;
+      const reject = command.reject;
+      command.reject = (error: Error) => {
+        if (LOGIN_REFUSED.test(error.message)) {
+          deny(redis, state, loginMessage(error, t));
+        } else if (isPermissionError(error)) {
+          const name = command.name.toLowerCase();
+          if (name === 'client' || name === 'info') {
+            // ioredis goes on without a connection name, or without waiting for Redis to load its data.
+            if (name === 'client' && !tolerated.has(name)) log?.warn({ connection: state.name, err: error.message }, 'redis user may not name its connection (CLIENT SETNAME); grant +client|setname');
+            tolerated.add(name);
+          } else {
+            deny(redis, state, permissionMessage(error, command, t));
+          }
+        }
+        reject.call(command, error);
+      };
+    }
+    return send(command, ...rest);
+  };
+}
+
+/** Logs once when the connection goes down and once when it is back; stops it for good on a refusal no retry can change. */
+function watchConnection(redis: Redis, state: ConnectionState, t: RedisTarget, log: Logger | undefined): void {
   let down = false;
+  let resetsBeforeReady = 0;
   redis.on('ready', () => {
-    if (down) log?.info({ connection: name }, 'redis reachable again');
+    if (down) log?.info({ connection: state.name }, 'redis reachable again');
     down = false;
+    resetsBeforeReady = 0;
   });
-  redis.on('error', (error: Error) => {
-    if (!down) log?.warn({ connection: name, err: error.message }, 'redis unreachable; retrying with backoff');
+  redis.on('error', (error: Error & { code?: string }) => {
+    if (state.denied) return;
+    const refused = refusal(error, t);
+    if (refused !== undefined) return deny(redis, state, refused);
+    // A TLS server that closes the connection right after the handshake, every time, wants a
+    // client certificate (or another one); a plain reset happens once in an outage, not three times in a row.
+    if (tlsOptions(t) && redis.status !== 'ready' && (error.code === 'ECONNRESET' || error.code === 'EPIPE') && ++resetsBeforeReady >= 3) {
+      return deny(redis, state, tlsResetMessage(t));
+    }
+    if (!down) log?.warn({ connection: state.name, err: error.message }, 'redis unreachable; retrying with backoff');
     down = true;
   });
+  redis.on('ready', () => notifyAnswering(redis, state));
+  redis.on('close', () => notifyAnswering(redis, state));
+}
+
+/**
+ * PINGs every `intervalMs` while ready; marks the connection not answering when a PING (or, while
+ * connecting, the login) has waited `timeoutMs`, and answering again when the answer comes.
+ */
+function watchLiveness(redis: Redis, state: ConnectionState, timing: LivenessTiming, log: Logger | undefined): void {
+  let pingSentAt: number | undefined;
+  let connectedAt: number | undefined;
+  const setHung = (hung: boolean, waitedMs?: number) => {
+    if (state.hung === hung) return;
+    state.hung = hung;
+    if (hung) log?.warn({ connection: state.name, waitedMs }, 'redis not answering');
+    else log?.info({ connection: state.name }, 'redis answering again');
+    notifyAnswering(redis, state);
+  };
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (redis.status === 'connect' && connectedAt !== undefined && now - connectedAt >= timing.timeoutMs) setHung(true, now - connectedAt);
+    if (redis.status !== 'ready') return;
+    if (pingSentAt !== undefined) {
+      if (now - pingSentAt >= timing.timeoutMs) setHung(true, now - pingSentAt);
+      return;
+    }
+    const sentAt = now;
+    pingSentAt = sentAt;
+    const answered = () => {
+      if (pingSentAt !== sentAt) return;
+      pingSentAt = undefined;
+      // A PING failed by a closing connection is no answer: the outage's own log lines follow.
+      if (redis.status === 'ready') setHung(false);
+    };
+    redis.ping().then(answered, answered);
+  }, timing.intervalMs);
+  timer.unref();
+  redis.on('connect', () => (connectedAt = Date.now()));
+  redis.on('ready', () => {
+    connectedAt = undefined;
+    setHung(false);
+  });
+  redis.on('close', () => {
+    connectedAt = undefined;
+    pingSentAt = undefined;
+    // Closed is down, not hung: the outage is logged as such.
+    state.hung = false;
+  });
+  redis.on('end', () => clearInterval(timer));
+}
+
+const label = (s: { readonly env: string; readonly flag: string }) => settingLabel(s);
+
+/** Host, port and user of a target, for messages (never its password). */
+function describeTarget(t: RedisTarget): { address: string; user: string } {
+  try {
+    const url = new URL(t.redisUrl);
+    const user = decodeURIComponent(url.username) || url.searchParams.get('username') || 'default';
+    return { address: `${url.hostname}:${url.port || '6379'}`, user };
+  } catch {
+    return { address: 'the server', user: 'default' };
+  }
+}
+
+/** Node's codes for a server certificate it could not verify. */
+const UNVERIFIED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+]);
+
+/** The message for an error no reconnect can change, or undefined for an outage. */
+function refusal(error: Error & { code?: string; cert?: { subjectaltname?: string; subject?: { CN?: string } } }, t: RedisTarget): string | undefined {
+  const { address } = describeTarget(t);
+  const message = error.message.split('\n')[0]!.trim();
+  if (LOGIN_REFUSED.test(message)) return loginMessage(error, t);
+  if (isPermissionError(error)) return permissionMessage(error, undefined, t);
+  const code = error.code ?? '';
+  if (UNVERIFIED.has(code)) {
+    const ca = t.redisTlsCa;
+    return ca
+      ? `${label(SETTINGS.redisTlsCa)} is ${ca.path}, but the certificate of the Redis server at ${address} is not signed by it (${message}); give the CA that signed the server's certificate.`
+      : `${label(SETTINGS.redisTlsCa)} is not set, and the system's CAs do not vouch for the certificate of the Redis server at ${address} (${message}); set it to the CA that signed the server's certificate.`;
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const names = error.cert?.subjectaltname ?? (error.cert?.subject?.CN ? `CN=${error.cert.subject.CN}` : 'other names');
+    return `${label(SETTINGS.redisUrl)}: the certificate of the Redis server at ${address} is not for ${address.replace(/:\d+$/, '')} (it names ${names}); put a name the certificate names in REDIS_URL.`;
+  }
+  if (/^ERR_SSL_.*ALERT/.test(code)) {
+    const cert = t.redisTlsCert;
+    return cert
+      ? `${label(SETTINGS.redisTlsCert)} is ${cert.path}, but the Redis server at ${address} refused it (${message}); give a client certificate signed by the CA the server trusts (tls-ca-cert-file).`
+      : `${label(SETTINGS.redisTlsCert)}: the Redis server at ${address} refused the connection (${message}); it wants a client certificate: set ${SETTINGS.redisTlsCert.env} and ${SETTINGS.redisTlsKey.env}.`;
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+    return `${label(SETTINGS.redisUrl)}: the server at ${address} does not speak TLS (${message}); use redis://, or the port where Redis serves TLS.`;
+  }
+  return undefined;
+}
+
+const LOGIN_REFUSED = /^(WRONGPASS|NOAUTH)/;
+
+function loginMessage(error: Error, t: RedisTarget): string {
+  const { address, user } = describeTarget(t);
+  const message = error.message.split('\n')[0]!.trim().replace(/\.$/, '');
+  return `${label(SETTINGS.redisUrl)}: Redis at ${address} refused to log in user "${user}": ${message}. Check the user and password in REDIS_URL (or in the file REDIS_URL_FILE names); \`crema acl\` prints a user for each stage.`;
+}
+
+function tlsResetMessage(t: RedisTarget): string {
+  const { address } = describeTarget(t);
+  return t.redisTlsCert
+    ? `${label(SETTINGS.redisTlsCert)} is ${t.redisTlsCert.path}, but the Redis server at ${address} closes every TLS connection as soon as it is made: it does not accept that client certificate; give one signed by the CA the server trusts (tls-ca-cert-file).`
+    : `${label(SETTINGS.redisTlsCert)} is not set, and the Redis server at ${address} closes every TLS connection as soon as it is made: it wants a client certificate (tls-auth-clients yes); set ${SETTINGS.redisTlsCert.env} and ${SETTINGS.redisTlsKey.env}.`;
+}
+
+/** One line for a permission refusal: who was refused what, and where to grant it. */
+function permissionMessage(error: Error, command: SentCommand | undefined, t: RedisTarget): string {
+  const { address, user } = describeTarget(t);
+  const message = error.message.split('\n')[0]!.trim();
+  const scriptSha = /script: ([0-9a-f]{40})/.exec(message)?.[1];
+  let what: string;
+  if (scriptSha !== undefined) {
+    const script = scriptNames().get(scriptSha) ?? 'a script';
+    const commands = (scriptCommands().get(script) ?? []).join(', ');
+    what = /access at least one of the keys/.test(message)
+      ? `use the keys of script ${script}`
+      : /channel/.test(message)
+        ? `publish on the channel of script ${script}`
+        : `run one of the commands of script ${script}${commands ? ` (${commands})` : ''}`;
+  } else {
+    const name = command ? command.name.toLowerCase() : (/'([a-z|]+)' command/.exec(message)?.[1] ?? 'a command');
+    const args = command?.args.map(String).join(' ') ?? '';
+    what = /channels/.test(message) ? `use the channel ${args} (${name})` : /keys/.test(message) ? `use the keys of ${name} ${args}` : `run ${name}`;
+  }
+  return `${label(SETTINGS.redisUrl)}: Redis at ${address} refused user "${user}": it may not ${what} (${message}). Grant it as \`crema acl\` does for this stage, or use a user that may.`;
+}
+
+/**
+ * The Redis client's console messages in Crema's words (for `routeConsole`): the ready check it
+ * skips for a user that may not run INFO, errors no listener took, and its warnings about passwords.
+ */
+export function describeRedisClientMessage(text: string): { msg: string; fields?: Record<string, unknown>; level?: 'warn' | 'error' } | undefined {
+  const info = /^Skipping the ready check because INFO command fails: "(.*)"/.exec(text);
+  if (info) return { msg: 'redis user may not run INFO: not waiting for Redis to finish loading its data', fields: { err: info[1], grant: '+info' } };
+  const unhandled = /^\[ioredis\] Unhandled error event: (.*)/.exec(text);
+  if (unhandled) return { msg: 'redis client error', fields: { err: unhandled[1] }, level: 'error' };
+  const warning = /^\[(WARN|ERROR)\] (.*)/.exec(text);
+  if (warning) return { msg: 'redis client warning', fields: { detail: warning[2] }, level: warning[1] === 'ERROR' ? 'error' : 'warn' };
+  return undefined;
 }
 
 /**
  * Connects, waiting (with the connection's own backoff) until Redis answers or `signal` aborts.
+ * Rejects with the connection's {@link RedisAccessError} when Redis refuses it.
  */
 export async function connectRedis(redis: Redis, signal?: AbortSignal): Promise<void> {
+  const state = stateOf(redis);
+  if (state?.denied) throw state.denied;
   if (redis.status === 'ready') return;
   if (redis.status === 'wait') redis.connect().catch(() => {});
   await new Promise<void>((resolve, reject) => {
     const cleanup = () => {
       redis.off('ready', onReady);
       signal?.removeEventListener('abort', onAbort);
+      state?.onDenied.delete(onDenied);
     };
     const onReady = () => {
       cleanup();
@@ -70,8 +406,13 @@ export async function connectRedis(redis: Redis, signal?: AbortSignal): Promise<
       cleanup();
       reject(new Error('aborted while connecting to redis'));
     };
+    const onDenied = (error: RedisAccessError) => {
+      cleanup();
+      reject(error);
+    };
     if (signal?.aborted) return onAbort();
     redis.on('ready', onReady);
+    state?.onDenied.add(onDenied);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -80,7 +421,7 @@ export async function connectRedis(redis: Redis, signal?: AbortSignal): Promise<
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'end') return;
   try {
-    if (redis.status === 'ready') {
+    if (isAnswering(redis)) {
       await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     }
   } catch {

@@ -7,6 +7,7 @@
  * arguments before its first write, because Redis keeps whatever a failing script wrote before
  * it failed.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
@@ -42,6 +43,30 @@ function scriptSources(): readonly ScriptSource[] {
 
 /** A connection to one Redis or to a Redis Cluster: the scripts run on either. */
 export type RedisClient = Redis | Cluster;
+
+const CALL = /redis\.p?call\(\s*(['"])([A-Za-z]+)\1/g;
+const ANY_CALL = /redis\.p?call\(/g;
+
+/**
+ * The Redis commands each script runs (lower case, sorted), by script name: Redis checks a script's
+ * commands against the user's ACL as if they were sent one by one, so `crema acl` grants them.
+ * Throws when a script names a command any other way than as a literal, which could not be granted.
+ */
+export function scriptCommands(): ReadonlyMap<string, readonly string[]> {
+  return new Map(
+    scriptSources().map((script) => {
+      const commands = new Set([...script.lua.matchAll(CALL)].map((m) => m[2]!.toLowerCase()));
+      const calls = script.lua.match(ANY_CALL)?.length ?? 0;
+      if (calls !== [...script.lua.matchAll(CALL)].length) throw new Error(`Lua script ${script.name} calls redis.call with a command that is not a literal; crema acl cannot grant it`);
+      return [script.name, [...commands].sort()];
+    }),
+  );
+}
+
+/** Names of the scripts by the SHA-1 Redis knows them by (for messages about a script Redis refused). */
+export function scriptNames(): ReadonlyMap<string, string> {
+  return new Map(scriptSources().map((script) => [createHash('sha1').update(script.lua).digest('hex'), script.name]));
+}
 
 /** Registers every script on a connection (`EVALSHA`, falling back to `EVAL` once per script). */
 export function defineScripts(redis: RedisClient): void {

@@ -8,7 +8,7 @@ import { closeAll, closeOnSignal, once } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
-import { closeRedis } from './redis.js';
+import { closeRedis, isAnswering, onAccessDenied } from './redis.js';
 import type { Config } from './settings/index.js';
 
 export interface Stage {
@@ -80,7 +80,8 @@ export async function runStages(run: StageRun): Promise<void> {
         port: config.metricsPort,
         registry: metrics.registry,
         health: async () => {
-          const redis = connections.map((c) => c.status);
+          // Ready is not enough: a Redis that stopped answering keeps its connections open.
+          const redis = connections.map((c) => (isAnswering(c) ? 'ready' : c.status === 'ready' ? 'not answering' : c.status));
           return { ok: redis.every((s) => s === 'ready'), redis };
         },
         settings: { port: 'metricsPort', host: 'metricsHost' },
@@ -98,6 +99,16 @@ export async function runStages(run: StageRun): Promise<void> {
     closeAll([...stages.map((stage) => () => stage.close()), () => server?.close(), ...connections.map((c) => () => closeRedis(c))]),
   );
   closeOnSignal({ close }, log);
+  // Redis refusing a login, a command or a certificate is the user's to fix, like a bad setting,
+  // and a retry would be refused again: one line naming the setting, exit code 2, at once (before
+  // any stage logs that it will retry). Nothing is lost: the stages are safe against kill -9.
+  for (const connection of connections) {
+    onAccessDenied(connection, (error) => {
+      log.fatal({ connection: error.connection, err: error.message }, 'redis refused access: stopping');
+      process.stderr.write(`crema: ${error.message}\n`);
+      process.exit(2);
+    });
+  }
   try {
     await Promise.all(stages.map((stage) => stage.start()));
   } catch (error) {

@@ -22,7 +22,7 @@ export function influxSettings(config: StageConfig<'export'>): InfluxSettings | 
 export function createExporter(config: StageConfig<'export'>, log: Logger, metrics: Metrics) {
   const influx = influxSettings(config);
   if (!influx) throw new Error('createExporter needs INFLUX_URL');
-  const redis = createRedis(config.redisUrl, { name: `crema:exporter:${config.host}`, log });
+  const redis = createRedis(config, { name: `crema:exporter:${config.host}`, log });
   const keys = new RedisKeys(config.prefix);
   const exporter = preparedStage(
     (signal) => waitForSharedSettings({ redis, keys, log, signal, proposal: sharedProposal(config, ['catalog']) }),

@@ -9,7 +9,7 @@ import { preparedStage } from '../core/stage.js';
 import { Processor } from './processor.js';
 
 export function createProcessor(config: StageConfig<'process'>, log: Logger, metrics: Metrics) {
-  const redis = createRedis(config.redisUrl, { name: `crema:processor:${config.consumer}`, log });
+  const redis = createRedis(config, { name: `crema:processor:${config.consumer}`, log });
   const keys = new RedisKeys(config.prefix);
   const processor = preparedStage(
     (signal) => storeSharedSettings({ redis, keys, log, signal, proposal: sharedProposal(config, SHARED_NAMES) }),

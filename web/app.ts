@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Redis } from 'ioredis';
+import { isAnswering } from '../core/redis.js';
 import type { Logger } from '../core/log.js';
 import type { TrustProxy } from '../core/network.js';
 import type { Metrics } from '../core/metrics.js';
@@ -108,10 +109,11 @@ export function createApp(o: AppOptions): express.Express {
   api.route('/windows').get(async (req, res) => {
     const now = Date.now();
     const query = parseWindowQuery(req.query as Record<string, unknown>, now);
-    if (o.redis.status !== 'ready') throw new RedisUnavailable();
+    // A Redis that does not answer gets the same 503 as one that is down, rather than a request that waits.
+    if (!isAnswering(o.redis)) throw new RedisUnavailable();
     const timer = o.metrics.web.historyDuration.startTimer();
     const page = await o.history.range(query).catch((error: unknown) => {
-      throw o.redis.status === 'ready' ? error : new RedisUnavailable();
+      throw isAnswering(o.redis) ? error : new RedisUnavailable();
     });
     timer();
     const body: WindowsResponse = {
@@ -219,7 +221,7 @@ export function createApp(o: AppOptions): express.Express {
 }
 
 async function ping(redis: Redis): Promise<boolean> {
-  if (redis.status !== 'ready') return false;
+  if (!isAnswering(redis)) return false;
   try {
     return (await Promise.race([redis.ping(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])) === 'PONG';
   } catch {

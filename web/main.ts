@@ -10,10 +10,10 @@ import { metricsEndpoint } from './security.js';
 import { WebServer } from './web-server.js';
 
 export function createWeb(config: StageConfig<'serve'>, log: Logger, metrics: Metrics) {
-  const redis = createRedis(config.redisUrl, { name: `crema:web:${config.host}`, log });
+  const redis = createRedis(config, { name: `crema:web:${config.host}`, log });
   // Its own connection: a subscribed connection cannot read windows. It only subscribes, so the
-  // exactly-once options of createRedis cost nothing here; ioredis re-subscribes after a reconnect.
-  const subscriber = createRedis(config.redisUrl, { name: `crema:web-subscriber:${config.host}`, log, overrides: { autoResubscribe: true } });
+  // exactly-once options of createRedis cost nothing here; the stream hub subscribes again after a reconnect.
+  const subscriber = createRedis(config, { name: `crema:web-subscriber:${config.host}`, log });
   const keys = new RedisKeys(config.prefix);
   const web = new WebServer({
     redis,

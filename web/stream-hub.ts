@@ -13,7 +13,7 @@ import { Backoff, sleep } from '../core/backoff.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { connectRedis } from '../core/redis.js';
+import { connectRedis, isAnswering, isPermissionError, onAnsweringChange } from '../core/redis.js';
 import { type HelloEvent, STREAM_EVENTS, type StatusEvent, type WindowSnapshot } from './api-types.js';
 import type { WindowHistory } from './history.js';
 import { SseClient } from './sse-client.js';
@@ -38,6 +38,9 @@ export interface StreamHubOptions {
   readonly metrics: Metrics;
 }
 
+/** How long a new client's hello waits for the current window. */
+const SNAPSHOT_WAIT_MS = 2000;
+
 interface Relayed {
   readonly seq: number;
   readonly frame: Buffer;
@@ -54,8 +57,11 @@ export class StreamHub {
   private readonly stopping = new AbortController();
   private heartbeat: NodeJS.Timeout | undefined;
   private subscribing: Promise<void> | undefined;
+  private started = false;
   private redisUp = false;
   private everSubscribed = false;
+  /** Subscribed on the subscriber's current connection (after a reconnect, the hub subscribes again itself). */
+  private subscribedHere = false;
 
   constructor(private readonly options: StreamHubOptions) {}
 
@@ -64,21 +70,31 @@ export class StreamHub {
     return this.clients.size;
   }
 
-  /** Whether the subscription is live. */
+  /** Whether the subscription is live: subscribed, and Redis answers. */
   get subscribed(): boolean {
     return this.everSubscribed && this.redisUp;
   }
 
-  /** Subscribes (retrying in the background until Redis answers) and starts the heartbeat. */
+  /**
+   * Subscribes (retrying in the background until Redis answers, and again after every reconnect)
+   * and starts the heartbeat.
+   */
   start(): void {
-    const { subscriber, log } = this.options;
-    if (this.subscribing) return;
+    const { subscriber } = this.options;
+    if (this.started) return;
+    this.started = true;
     subscriber.on('message', (channel: string, text: string) => {
       if (channel === this.options.channel) this.relay(text);
     });
-    subscriber.on('ready', () => this.setRedis(true));
-    subscriber.on('close', () => this.setRedis(false));
-    this.subscribing = this.subscribe().catch((error: unknown) => log.error({ err: error }, 'live stream cannot subscribe'));
+    subscriber.on('ready', () => this.resubscribe());
+    subscriber.on('close', () => {
+      this.subscribedHere = false;
+      this.setRedis(false);
+    });
+    // A Redis that hangs keeps the connection open: the page hears `down` as for an outage.
+    onAnsweringChange(subscriber, (answering) => this.setRedis(answering && this.subscribedHere));
+    if (subscriber.status === 'ready') this.resubscribe();
+    else connectRedis(subscriber, this.stopping.signal).catch(() => {});
     this.heartbeat = setInterval(() => this.broadcast(Buffer.from(sseComment(String(Date.now())))), this.options.heartbeatMs);
   }
 
@@ -120,7 +136,9 @@ export class StreamHub {
     }
     // Live events wait behind the snapshot, so the client sees its window change in order.
     const asOf = formatEventId({ epoch: this.epoch, seq: this.seq });
-    this.options.history.latest(Date.now()).then(
+    // A Redis that hangs would hold the hello back until it answers: the client hears `down` instead.
+    const latest = Promise.race([this.options.history.latest(Date.now()), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), SNAPSHOT_WAIT_MS).unref())]);
+    latest.then(
       (snapshot) => client.release(hello(false), this.states, snapshot ? sseFrame(STREAM_EVENTS.window, snapshot, asOf) : ''),
       () => client.release(hello(false), this.states),
     );
@@ -187,21 +205,33 @@ export class StreamHub {
     this.broadcast(Buffer.from(sseFrame(STREAM_EVENTS.status, { redis: up ? 'up' : 'down' } satisfies StatusEvent)));
   }
 
+  private resubscribe(): void {
+    const previous = this.subscribing;
+    this.subscribing = (async () => {
+      await previous;
+      await this.subscribe();
+    })();
+  }
+
+  /** Subscribes on the current connection, retrying while it stays ready; a refusal ends the process (runStages). */
   private async subscribe(): Promise<void> {
     const { subscriber, channel, log } = this.options;
     const backoff = new Backoff();
     const signal = this.stopping.signal;
-    while (!signal.aborted) {
+    let failure: string | undefined;
+    while (!signal.aborted && subscriber.status === 'ready' && !this.subscribedHere) {
       try {
-        await connectRedis(subscriber, signal);
-        // ioredis subscribes again by itself after every reconnect (autoResubscribe).
         await subscriber.subscribe(channel);
+        this.subscribedHere = true;
+        if (!this.everSubscribed) log.info({ channel }, 'live stream subscribed');
         this.everSubscribed = true;
-        log.info({ channel }, 'live stream subscribed');
+        this.setRedis(isAnswering(subscriber));
         return;
       } catch (error) {
-        if (signal.aborted) return;
-        log.warn({ err: (error as Error).message }, 'live stream cannot subscribe yet; retrying');
+        if (signal.aborted || isPermissionError(error)) return;
+        const message = (error as Error).message;
+        if (failure !== message) log.warn({ err: message }, 'live stream cannot subscribe yet; retrying');
+        failure = message;
         await sleep(backoff.next(), signal);
       }
     }

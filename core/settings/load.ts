@@ -5,12 +5,15 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
-import { COMMAND_FLAGS, type Command, type Setting, SettingProblem, type SettingSource, settingLabel } from './setting.js';
+import { readFileSync } from 'node:fs';
+import { COMMAND_FLAGS, type Command, type Setting, SettingProblem, type SettingSource, fileForm, settingLabel } from './setting.js';
 import { type Config, SETTINGS, type SettingName } from './settings.js';
 
 /** One setting as read: where it came from, its parsed text and its converted value. */
 export interface ResolvedSetting {
   readonly source: SettingSource;
+  /** The file a secret was read from (source `file`). */
+  readonly file?: string;
   readonly parsed: unknown;
   readonly value: unknown;
 }
@@ -50,35 +53,35 @@ export function loadSettings(command: Command, argv: readonly string[], env: Nod
   const earlier: Record<string, unknown> = {};
   for (const [key, s] of ENTRIES) {
     const reads = readsSetting(command, s);
-    const flag = reads ? flags[s.flag] : undefined;
-    const text = reads ? env[s.env] : undefined;
-    let source: SettingSource;
+    const given = reads ? givenText(s, flags, env) : { source: 'default' as const };
+    if ('problem' in given) {
+      failed.add(key);
+      errors.push(given.problem);
+      continue;
+    }
+    const { source } = given;
     let raw: Raw;
-    if (flag !== undefined) {
-      source = 'flag';
-      raw = Array.isArray(flag) ? flag.flatMap((f) => String(f).split(',')) : String(flag);
-    } else if (text !== undefined && text !== '') {
-      source = 'env';
-      raw = s.kind === 'list' ? text.split(',') : text;
+    if (source !== 'default') {
+      raw = given.raw;
+    } else if (s.defaultFrom !== undefined) {
+      // A default taken from a setting that is itself wrong is not a second problem.
+      if (failed.has(s.defaultFrom)) continue;
+      raw = raws.get(s.defaultFrom as SettingName);
     } else {
-      source = 'default';
-      if (s.defaultFrom !== undefined) {
-        // A default taken from a setting that is itself wrong is not a second problem.
-        if (failed.has(s.defaultFrom)) continue;
-        raw = raws.get(s.defaultFrom as SettingName);
-      } else {
-        const fallback = s.commandDefaults?.[command] ?? (typeof s.default === 'function' ? s.default() : s.default);
-        raw = fallback === undefined ? undefined : s.kind === 'list' ? fallback.split(',') : fallback;
-      }
+      const fallback = s.commandDefaults?.[command] ?? (typeof s.default === 'function' ? s.default() : s.default);
+      raw = fallback === undefined ? undefined : s.kind === 'list' ? fallback.split(',') : fallback;
     }
     raws.set(key, raw);
+    const file = source === 'file' ? given.file : undefined;
     const problems = parseSetting(command, s, raw, earlier, (parsed, value) => {
-      resolved[key] = { source, parsed, value };
+      resolved[key] = { source, parsed, value, ...(file !== undefined && { file }) };
       earlier[key] = value;
     });
     if (problems.length > 0) {
       failed.add(key);
-      errors.push(...problems.map((p) => `${settingLabel(s)}: ${p}`));
+      // A value from a file is named by the variable or flag that named the file.
+      const label = file === undefined ? settingLabel(s) : `${settingLabel(fileForm(s))} (${file})`;
+      errors.push(...problems.map((p) => `${label}: ${p}`));
     }
   }
   if (errors.length > 0) throw new ConfigError(errors);
@@ -91,6 +94,41 @@ export function loadSettings(command: Command, argv: readonly string[], env: Nod
 /** Reads the configuration of `command` from its flags and the environment; see {@link loadSettings}. */
 export function loadConfig(command: Command, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
   return loadSettings(command, argv, env).config;
+}
+
+type Flags = ReturnType<typeof parseFlags>;
+type Given = { readonly source: 'default' } | { readonly source: 'flag' | 'env'; readonly raw: Raw } | { readonly source: 'file'; readonly raw: string; readonly file: string } | { readonly problem: string };
+
+/**
+ * The text a command was given for a setting, if any: a flag wins over the environment. A secret
+ * may come from a file instead (its `_FILE` variable, `--…-file` flag), but not both ways at once.
+ */
+function givenText(s: Setting, flags: Flags, env: NodeJS.ProcessEnv): Given {
+  const fileNames = fileForm(s);
+  const flag = flags[s.flag];
+  const flagFile = s.secret ? flags[fileNames.flag] : undefined;
+  const text = env[s.env];
+  const envFile = s.secret ? env[fileNames.env] : undefined;
+  const both = (value: string, file: string) => ({ problem: `${value} and ${file} are both given; give one` });
+  if (flag !== undefined && flagFile !== undefined) return both(`--${s.flag}`, `--${fileNames.flag}`);
+  if (flag !== undefined) return { source: 'flag', raw: Array.isArray(flag) ? flag.flatMap((f) => String(f).split(',')) : String(flag) };
+  if (flagFile !== undefined) return readSecretFile(s, String(flagFile));
+  const hasText = text !== undefined && text !== '';
+  const hasFile = envFile !== undefined && envFile !== '';
+  if (hasText && hasFile) return both(s.env, fileNames.env);
+  if (hasText) return { source: 'env', raw: s.kind === 'list' ? text.split(',') : text };
+  if (hasFile) return readSecretFile(s, envFile);
+  return { source: 'default' };
+}
+
+/** A secret from its file, without the trailing newline an editor or `echo` leaves; the content is never shown. */
+function readSecretFile(s: Setting, path: string): Given {
+  try {
+    return { source: 'file', raw: readFileSync(path, 'utf8').replace(/(\r?\n)+$/, ''), file: path };
+  } catch (error) {
+    const { code } = error as { code?: string };
+    return { problem: `${settingLabel(fileForm(s))}: cannot read ${path}${code ? ` (${code})` : ''}` };
+  }
 }
 
 /** Parses, converts and checks one setting; returns its problems (none when `accept` was called). */
@@ -118,7 +156,9 @@ function parseSetting(command: Command, s: Setting, raw: Raw, earlier: Readonly<
 export function commandOptions(command: Command): Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
   for (const [, s] of ENTRIES) {
-    if (readsSetting(command, s)) options[s.flag] = { type: s.kind === 'boolean' ? 'boolean' : 'string', multiple: s.kind === 'list' };
+    if (!readsSetting(command, s)) continue;
+    options[s.flag] = { type: s.kind === 'boolean' ? 'boolean' : 'string', multiple: s.kind === 'list' };
+    if (s.secret) options[fileForm(s).flag] = { type: 'string' };
   }
   for (const f of COMMAND_FLAGS[command] ?? []) options[f.flag] = { type: f.value === undefined ? 'boolean' : 'string' };
   return options;

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 
-export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config'] as const;
+export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config', 'acl'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** What each command does, in one line: `crema --help` lists them, `crema <command> --help` starts with it. */
@@ -18,6 +18,7 @@ export const COMMAND_SUMMARIES: Readonly<Record<Command, string>> = {
   serve: 'serve the live page, its history API and live stream (http://127.0.0.1:8080)',
   up: 'generate, collect, process and serve in one process (the local default); export too when INFLUX_URL is set',
   config: 'print the effective configuration, or the settings table with --markdown',
+  acl: 'print an ACL SETUSER line per stage: a Redis user that may do only what that stage does, on the keys of --prefix (crema acl | redis-cli)',
 };
 
 /** A flag of one command that is not a setting: it chooses what the command does rather than configuring a stage. */
@@ -35,8 +36,8 @@ export const COMMAND_FLAGS: Readonly<Partial<Record<Command, readonly CommandFla
   config: [{ flag: 'markdown', doc: 'Print the settings table in Markdown (the README’s configuration table) instead of the effective values.' }],
 };
 
-/** Where a setting's value came from. */
-export type SettingSource = 'flag' | 'env' | 'default';
+/** Where a setting's value came from; `file`: a secret read from the file its `_FILE` variable or `--…-file` flag names. */
+export type SettingSource = 'flag' | 'env' | 'file' | 'default';
 
 /** A value's conversion failed (a file that cannot be read, say); the loader puts the setting's name before each problem. */
 export class SettingProblem extends Error {
@@ -80,7 +81,11 @@ export interface SettingSpec<S extends z.ZodType, V, C extends readonly Command[
   readonly doc: string;
   /** Commands that read this setting; no other command accepts its flag or reads its variable. */
   readonly commands: C;
-  /** Never shown: masked by `crema config`, and left out of error messages. */
+  /**
+   * Never shown: masked by `crema config`, and left out of error messages. A secret may also be read
+   * from a file named by `<env>_FILE` or `--<flag>-file` (as Docker secrets are), so that it
+   * appears neither in the environment nor in `ps`.
+   */
   readonly secret?: boolean;
 }
 
@@ -112,15 +117,27 @@ export function showText(parsed: unknown, secret = false): string {
   return Array.isArray(parsed) ? parsed.join(',') : String(parsed);
 }
 
-/** A URL with its password replaced by `***`. */
+/** Query parameters whose values are secrets (`?password=`, `?token=`, `?access_key=`…). */
+const SECRET_PARAMETER = /pass|pwd|token|secret|key|auth|credential|sig/i;
+
+/** A URL with its password, and the values of query parameters that look secret, replaced by `***`. */
 export function maskUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    for (const name of new Set(parsed.searchParams.keys())) {
+      if (SECRET_PARAMETER.test(name)) parsed.searchParams.set(name, '***');
+    }
+    // URLSearchParams would write `***` as `%2A%2A%2A`.
+    return parsed.toString().replaceAll('%2A%2A%2A', '***');
   } catch {
     return '***';
   }
+}
+
+/** The names of a secret's file form: `ENV_FILE` and `--flag-file`. */
+export function fileForm(s: { readonly env: string; readonly flag: string }): { readonly env: string; readonly flag: string } {
+  return { env: `${s.env}_FILE`, flag: `${s.flag}-file` };
 }
 
 /** `ENV_VAR (--flag)`: how every message names a setting. */

@@ -3,13 +3,15 @@
  * display and the commands that read it. {@link Config} and every stage's slice of it are derived
  * from this table; `load.ts` reads it, `describe.ts` prints it.
  */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { catalogHash } from '../catalog.js';
 import { formatTrustProxy, isLoopbackHost, parseTrustProxy } from '../network.js';
 import { loadCatalogFile } from './catalog-file.js';
 import { booleanText, httpUrl, name, nonEmpty, origin, positiveNumber, redisUrl, wholeNumber, zeroOrMore } from './schemas.js';
-import { type Command, type SettingSource, maskUrl, setting } from './setting.js';
+import { type Command, SettingProblem, type SettingSource, maskUrl, setting } from './setting.js';
 
 const PIPELINE = ['collect', 'process', 'export', 'up'] as const;
 const PROCESSING = ['process', 'up'] as const;
@@ -17,8 +19,64 @@ const COLLECTING = ['collect', 'up'] as const;
 const GENERATING = ['generate', 'up'] as const;
 const EXPORTING = ['export', 'up'] as const;
 const SERVING = ['serve', 'up'] as const;
+/** Every command that connects to Redis. */
+const REDIS = [...PIPELINE, 'serve'] as const;
 
 const seconds = (s: number) => s * 1000;
+
+/** A PEM file's path and content, read once at start-up; undefined when not given. */
+export interface PemFile {
+  readonly path: string;
+  readonly pem: Buffer;
+}
+
+/** Reads a PEM file and checks that it holds what it should, so that a wrong file is named at start-up, not as a TLS failure later. */
+function readPem(path: string | undefined, holds: 'certificate' | 'private key'): PemFile | undefined {
+  if (path === undefined) return undefined;
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (error) {
+    const { code } = error as { code?: string };
+    throw new SettingProblem([`cannot read ${path}${code ? ` (${code})` : ''}`]);
+  }
+  try {
+    if (holds === 'certificate') new X509Certificate(pem);
+    else createPrivateKey(pem);
+  } catch {
+    throw new SettingProblem([`${path} does not hold a PEM ${holds}`]);
+  }
+  return { path, pem };
+}
+
+/** Whether a client certificate and a key belong together. */
+function keyFitsCertificate(cert: PemFile, key: PemFile): boolean {
+  try {
+    return new X509Certificate(cert.pem).checkPrivateKey(createPrivateKey(key.pem));
+  } catch {
+    return false;
+  }
+}
+
+/** A TLS file needs a `rediss://` REDIS_URL: with `redis://` it would be ignored, and the connection not encrypted. */
+function needsTls(file: PemFile | undefined, earlier: Readonly<Record<string, unknown>>): string | undefined {
+  const url = earlier.redisUrl;
+  if (file === undefined || typeof url !== 'string' || url.startsWith('rediss:')) return undefined;
+  return 'is set, but REDIS_URL is not a rediss:// URL, so the connection would not use TLS; use rediss://';
+}
+
+/** A password for the Redis user of a stage in `crema acl`. */
+function aclPassword(stage: string, user: string) {
+  return setting({
+    env: `CREMA_ACL_${stage.toUpperCase()}_PASSWORD`,
+    flag: `${stage}-password`,
+    schema: z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 24` makes a good one)').optional(),
+    defaultDoc: 'none: a placeholder Redis refuses',
+    doc: `Password of the Redis user \`${user}\` that \`crema acl\` prints (as its SHA-256, never in clear); the ${stage === 'web' ? 'web server' : stage} logs in with it in REDIS_URL.`,
+    commands: ['acl'],
+    secret: true,
+  });
+}
 
 /** Every setting Crema reads, in the order `crema config` and the README list them. */
 export const SETTINGS = Object.freeze({
@@ -27,10 +85,49 @@ export const SETTINGS = Object.freeze({
     flag: 'redis-url',
     schema: redisUrl,
     default: 'redis://127.0.0.1:6379',
-    doc: 'Redis to use; `rediss://` for TLS, password as `redis://:secret@host:6379`.',
-    commands: [...PIPELINE, 'serve'],
+    doc: 'Redis to use: `redis://user:password@host:6379/0`, `rediss://` for TLS (see `CREMA_REDIS_TLS_CA_FILE`). Each stage may log in as its own user (`crema acl`).',
+    commands: REDIS,
     secret: true,
     display: maskUrl,
+  }),
+  redisTlsCa: setting({
+    env: 'CREMA_REDIS_TLS_CA_FILE',
+    flag: 'redis-tls-ca-file',
+    schema: nonEmpty.optional(),
+    convert: (path) => readPem(path, 'certificate'),
+    display: (path) => path ?? '(none)',
+    defaultDoc: 'none: the system’s trusted CAs',
+    doc: 'PEM file of the CA that signed the Redis server’s certificate, for a `rediss://` REDIS_URL. The certificate must name the host of REDIS_URL.',
+    commands: REDIS,
+    check: (ca, _command, earlier) => needsTls(ca, earlier),
+  }),
+  redisTlsCert: setting({
+    env: 'CREMA_REDIS_TLS_CERT_FILE',
+    flag: 'redis-tls-cert-file',
+    schema: nonEmpty.optional(),
+    convert: (path) => readPem(path, 'certificate'),
+    display: (path) => path ?? '(none)',
+    defaultDoc: 'none',
+    doc: 'PEM file of the client certificate Crema shows Redis, for a server that asks for one (`tls-auth-clients yes`, its default); with `CREMA_REDIS_TLS_KEY_FILE`.',
+    commands: REDIS,
+    check: (cert, _command, earlier) => needsTls(cert, earlier),
+  }),
+  redisTlsKey: setting({
+    env: 'CREMA_REDIS_TLS_KEY_FILE',
+    flag: 'redis-tls-key-file',
+    schema: nonEmpty.optional(),
+    convert: (path) => readPem(path, 'private key'),
+    display: (path) => path ?? '(none)',
+    defaultDoc: 'none',
+    doc: 'PEM file of the private key of `CREMA_REDIS_TLS_CERT_FILE`. Only its path is ever shown.',
+    commands: REDIS,
+    check: (key, _command, earlier) => {
+      if (!('redisTlsCert' in earlier)) return undefined;
+      const cert = earlier.redisTlsCert as PemFile | undefined;
+      if ((key === undefined) !== (cert === undefined)) return 'CREMA_REDIS_TLS_CERT_FILE and CREMA_REDIS_TLS_KEY_FILE go together: give both or neither';
+      if (key && cert && !keyFitsCertificate(cert, key)) return `${key.path} is not the private key of the certificate ${cert.path} (CREMA_REDIS_TLS_CERT_FILE)`;
+      return needsTls(key, earlier);
+    },
   }),
   prefix: setting({
     env: 'CREMA_PREFIX',
@@ -38,7 +135,7 @@ export const SETTINGS = Object.freeze({
     schema: z.string().regex(/^\S+$/, 'must be non-empty and without spaces'),
     default: 'coffee:',
     doc: 'Prefix of every Redis key and channel; `{coffee}:` keeps all keys in one Redis Cluster slot.',
-    commands: [...PIPELINE, 'serve'],
+    commands: [...REDIS, 'acl'],
   }),
   host: setting({
     env: 'CREMA_HOST',
@@ -443,6 +540,10 @@ export const SETTINGS = Object.freeze({
     doc: 'Rotated files the generator keeps; it deletes older ones. The collector must read a file before it is deleted: keep enough to cover the collector’s downtime.',
     commands: GENERATING,
   }),
+  aclCollectorPassword: aclPassword('collector', 'crema-collector'),
+  aclProcessorPassword: aclPassword('processor', 'crema-processor'),
+  aclExporterPassword: aclPassword('exporter', 'crema-exporter'),
+  aclWebPassword: aclPassword('web', 'crema-web'),
 });
 
 type Settings = typeof SETTINGS;

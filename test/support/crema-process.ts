@@ -34,19 +34,32 @@ export function runCrema(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 export class CremaProcess {
   private readonly child: ChildProcess;
   private output = '';
+  private errors = '';
+  private standardOutput = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(command: string, flags: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  constructor(
+    readonly command: string,
+    flags: readonly string[],
+    env: NodeJS.ProcessEnv = {},
+  ) {
     this.child = spawn(process.execPath, [CLI, command, ...flags], {
-      env: { ...process.env, CREMA_LOG_LEVEL: 'info', CREMA_METRICS_PORT: '0', CREMA_WEB_PORT: '0', ...env },
+      // A test that forgets --redis-url reaches nothing, never a Redis on the default port.
+      env: { ...process.env, REDIS_URL: 'redis://127.0.0.1:1', CREMA_LOG_LEVEL: 'info', CREMA_METRICS_PORT: '0', CREMA_WEB_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const collect = (chunk: Buffer) => {
       this.output += chunk.toString();
       if (this.output.length > 1_000_000) this.output = this.output.slice(-500_000);
     };
-    this.child.stdout!.on('data', collect);
-    this.child.stderr!.on('data', collect);
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      collect(chunk);
+      if (this.standardOutput.length < 1_000_000) this.standardOutput += chunk.toString();
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      collect(chunk);
+      if (this.errors.length < 1_000_000) this.errors += chunk.toString();
+    });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
@@ -68,6 +81,25 @@ export class CremaProcess {
       });
   }
 
+  /** What the process wrote to standard output alone (its first megabyte). */
+  get stdout(): string {
+    return this.standardOutput;
+  }
+
+  /** What the process wrote to standard error alone (its first megabyte). */
+  get stderr(): string {
+    return this.errors;
+  }
+
+  /** The parsed JSON log lines whose `msg` is `msg`. */
+  logLines(msg: string): Record<string, unknown>[] {
+    return this.standardOutput
+      .split('\n')
+      .filter((line) => line.startsWith('{') && line.includes(`"msg":${JSON.stringify(msg)}`))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === msg);
+  }
+
   get pid(): number {
     return this.child.pid!;
   }
@@ -75,6 +107,19 @@ export class CremaProcess {
   /** Waits until a log line contains `text`. */
   async waitForLog(text: string, timeoutMs = 15_000): Promise<void> {
     await eventually(() => this.output.includes(text), { timeoutMs, message: `no log line with "${text}"; logs:\n${this.output.slice(-3000)}` });
+  }
+
+  /** How the process exited; fails, saying what it logged, when it is still running after `timeoutMs`. */
+  async exitWithin(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`crema ${this.command} did not exit within ${timeoutMs} ms; logs:\n${this.output.slice(-3000)}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** kill -9: no cleanup of any kind. */

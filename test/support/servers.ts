@@ -6,11 +6,12 @@
  * Tests never use a server they did not get from here, and never touch keys outside their prefix.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { ConnectionOptions } from 'node:tls';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { eventually } from './eventually.js';
@@ -131,35 +132,82 @@ async function startRedisContainer(): Promise<RedisServer> {
   };
 }
 
+/** What {@link startLocalRedis} may add to a plain local server. */
+export interface LocalRedisOptions {
+  /** Append-only file with fsync always, so a stop and start keeps every acknowledged write. @defaultValue true */
+  readonly persistent?: boolean;
+  /** More `redis-server` arguments, such as `--requirepass`. */
+  readonly args?: readonly string[];
+  /**
+   * Serve TLS only (`--port 0 --tls-port`), with these PEM files; Redis's default
+   * `tls-auth-clients yes` then requires a client certificate signed by `ca`, so `client` is the
+   * one the harness itself uses to check that the server answers.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string; readonly client: { readonly cert: string; readonly key: string } };
+}
+
+/** A local `redis-server` of the test's own: its port and process, which a test may pause (SIGSTOP) and resume. */
+export interface LocalRedisServer extends RedisServer {
+  readonly kind: 'local';
+  readonly port: number;
+  /** The running server's process id; undefined while stopped. */
+  pid(): number | undefined;
+  /** SIGSTOP: the server keeps its connections open and stops answering (a hung Redis). */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
+}
+
 /**
  * The local `redis-server` binary on a free loopback port. Persistent by default (append-only,
  * fsync always) so that a stop and start keeps every acknowledged write; benchmarks turn it off.
  */
-export async function startLocalRedis(options: { persistent?: boolean } = {}): Promise<RedisServer> {
+export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalRedisServer> {
   const persistence = options.persistent === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
   const directory = await mkdtemp(join(tmpdir(), 'crema-redis-'));
   const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
+  const { tls } = options;
+  // With TLS, `-::1` also listens on IPv6 loopback where there is one, so `localhost` works whichever address it resolves to.
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '-::1', '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca]
+    : ['--port', String(port), '--bind', '127.0.0.1'];
+  const url = `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
+  const tlsOptions = tls && { ca: readFileSync(tls.ca), cert: readFileSync(tls.client.cert), key: readFileSync(tls.client.key), servername: 'localhost' };
   let child: ChildProcess | undefined;
+  let paused = false;
   const start = async () => {
     child = await spawnServer(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', directory, '--logfile', join(directory, 'redis.log')],
+      [...listen, '--save', '', ...persistence, '--dir', directory, '--logfile', join(directory, 'redis.log'), ...(options.args ?? [])],
       'install it (apt-get install redis-server) or set CREMA_TEST_REDIS_URL',
     );
-    await eventually(() => ping(url), { timeoutMs: 10_000, message: `redis-server on port ${port} did not answer` });
+    await eventually(() => ping(url, tlsOptions), { timeoutMs: 10_000, message: `redis-server on port ${port} did not answer` });
   };
   const stop = async () => {
     const running = child;
     child = undefined;
+    if (paused) running?.kill('SIGCONT');
+    paused = false;
     await killAndWait(running);
   };
+  const signal = (name: 'SIGSTOP' | 'SIGCONT') => {
+    if (!child?.pid) throw new Error(`redis-server on port ${port} is not running`);
+    child.kill(name);
+    paused = name === 'SIGSTOP';
+  };
   await start();
-  return { url, ...localControls(directory, start, stop) };
+  return {
+    url,
+    port,
+    ...localControls(directory, start, stop),
+    pid: () => child?.pid,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
+  };
 }
 
-async function ping(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+async function ping(url: string, tls?: ConnectionOptions): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(tls && { tls }) });
   redis.on('error', () => {});
   try {
     await redis.connect();

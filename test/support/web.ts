@@ -26,7 +26,7 @@ export async function startTestWeb(t: TestRedis, overrides: Partial<WebServerOpt
   const metrics = createMetrics('test-host');
   const quick = { connectTimeout: 1000, retryStrategy: () => 100 };
   const redis = createRedis(redisUrl, { name: 'test-web', log: silentLog, overrides: quick });
-  const subscriber = createRedis(redisUrl, { name: 'test-web-subscriber', log: silentLog, overrides: { ...quick, autoResubscribe: true } });
+  const subscriber = createRedis(redisUrl, { name: 'test-web-subscriber', log: silentLog, overrides: quick });
   const server = new WebServer({
     redis,
     subscriber,

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,6 +187,94 @@ describe('configuration', () => {
     expect(shown).not.toContain('metrics-token-0123456789');
     expect(shown).toMatch(/CREMA_WEB_METRICS_TOKEN\s+\*\*\*/);
     expect(describeConfig(loadSettings('serve', [], {}))).toMatch(/CREMA_WEB_METRICS_TOKEN\s+\(none\)/);
+  });
+
+  it('masks passwords wherever a URL holds them: user info and query string', () => {
+    expect(maskUrl('redis://crema-web:s3cret@cache:6379/2?password=s3cret&db=2')).toBe('redis://crema-web:***@cache:6379/2?password=***&db=2');
+    expect(maskUrl('rediss://cache:6380?username=crema&pass=s3cret')).toBe('rediss://cache:6380?username=crema&pass=***');
+    expect(maskUrl('http://influxdb:8086/?token=s3cret&access_key=s3cret&org=shop')).toBe('http://influxdb:8086/?token=***&access_key=***&org=shop');
+    const shown = describeConfig(loadSettings('up', ['--redis-url', 'redis://cache:6379?password=s3cret', '--influx-url', 'http://influx:8086?token=s3cret'], {}));
+    expect(shown).not.toContain('s3cret');
+  });
+
+  it('reads every secret from the file its _FILE variable or --…-file flag names, without the trailing newline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crema-secrets-'));
+    const file = (name: string, content: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return path;
+    };
+    const env = {
+      REDIS_URL_FILE: file('redis-url', 'redis://crema-web:url-s3cret@cache:6379\n'),
+      CREMA_ALERTS_TOKEN_FILE: file('alerts', 'alerts-token-s3cret-0123456789\r\n'),
+      CREMA_WEB_METRICS_TOKEN_FILE: file('metrics', 'metrics-token-s3cret-0123456789\n\n'),
+      INFLUX_TOKEN_FILE: file('influx', 'crema:influx-s3cret'),
+    };
+    const loaded = loadSettings('up', ['--influx-url', 'http://influx:8086'], env);
+    expect(loaded.config).toMatchObject({
+      redisUrl: 'redis://crema-web:url-s3cret@cache:6379',
+      alertsToken: 'alerts-token-s3cret-0123456789',
+      webMetricsToken: 'metrics-token-s3cret-0123456789',
+      influxToken: 'crema:influx-s3cret',
+    });
+    expect(loaded.config.sources).toMatchObject({ redisUrl: 'file', alertsToken: 'file', webMetricsToken: 'file', influxToken: 'file' });
+    const shown = describeConfig(loaded);
+    expect(shown).not.toContain('s3cret');
+    expect(shown).toMatch(new RegExp(`REDIS_URL\\s+redis://crema-web:\\*\\*\\*@cache:6379\\s+\\(file ${env.REDIS_URL_FILE}\\)`));
+    expect(shown).toMatch(new RegExp(`CREMA_ALERTS_TOKEN\\s+\\*\\*\\*\\s+\\(file ${env.CREMA_ALERTS_TOKEN_FILE}\\)`));
+    // The flag form, and every secret of the table has both.
+    expect(loadConfig('serve', ['--alerts-token-file', env.CREMA_ALERTS_TOKEN_FILE], {}).alertsToken).toBe('alerts-token-s3cret-0123456789');
+    for (const s of Object.values(SETTINGS).filter((s) => s.secret)) {
+      const text = file(`${s.env}-secret`, s.env === 'REDIS_URL' ? 'redis://h:6379\n' : 'a-secret-of-enough-length-0123\n');
+      expect(loadSettings('config', [], { [`${s.env}_FILE`]: text }).resolved, s.env).toMatchObject(
+        Object.fromEntries(Object.entries(SETTINGS).filter(([, t]) => t === s).map(([key]) => [key, { source: 'file', file: text }])),
+      );
+    }
+  });
+
+  it('names the variable of a secret file it cannot use, never what the file holds', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crema-secrets-'));
+    const short = join(dir, 'short');
+    writeFileSync(short, 'short-s3cret\n');
+    const badUrl = join(dir, 'url');
+    writeFileSync(badUrl, 'http://user:s3cret@cache\n');
+    const found = problems(() =>
+      loadConfig('serve', [], { CREMA_ALERTS_TOKEN_FILE: short, REDIS_URL_FILE: badUrl, CREMA_WEB_METRICS_TOKEN_FILE: join(dir, 'missing') }),
+    );
+    expect(found).toEqual([
+      `REDIS_URL_FILE (--redis-url-file) (${badUrl}): must be a redis:// or rediss:// URL, such as redis://:password@host:6379/0`,
+      `CREMA_ALERTS_TOKEN_FILE (--alerts-token-file) (${short}): must be at least 16 characters`,
+      `CREMA_WEB_METRICS_TOKEN_FILE (--web-metrics-token-file): cannot read ${join(dir, 'missing')} (ENOENT)`,
+    ]);
+    expect(problems(() => loadConfig('serve', [], { REDIS_URL: 'redis://h:1', REDIS_URL_FILE: badUrl }))).toEqual(['REDIS_URL and REDIS_URL_FILE are both given; give one']);
+    expect(problems(() => loadConfig('serve', ['--alerts-token', 'x'.repeat(20), '--alerts-token-file', short], {}))).toEqual([
+      '--alerts-token and --alerts-token-file are both given; give one',
+    ]);
+    // Settings that are not secrets have no file form.
+    expect(problems(() => loadConfig('collect', ['--prefix-file', short], {}))[0]).toMatch(/Unknown option '--prefix-file'/);
+  });
+
+  it('checks the TLS files at start-up: readable, what they claim, together, and only with rediss://', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crema-tls-'));
+    const notPem = join(dir, 'ca.crt');
+    writeFileSync(notPem, 'not a certificate\n');
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const key = join(dir, 'client.key');
+    writeFileSync(key, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    expect(problems(() => loadConfig('process', ['--redis-url', 'rediss://cache:6380', '--redis-tls-ca-file', notPem], {}))).toEqual([
+      `CREMA_REDIS_TLS_CA_FILE (--redis-tls-ca-file): ${notPem} does not hold a PEM certificate`,
+    ]);
+    expect(problems(() => loadConfig('process', ['--redis-url', 'rediss://cache:6380', '--redis-tls-cert-file', join(dir, 'none.crt')], {}))).toEqual([
+      `CREMA_REDIS_TLS_CERT_FILE (--redis-tls-cert-file): cannot read ${join(dir, 'none.crt')} (ENOENT)`,
+    ]);
+    expect(problems(() => loadConfig('process', ['--redis-url', 'rediss://cache:6380', '--redis-tls-key-file', key], {}))).toEqual([
+      'CREMA_REDIS_TLS_KEY_FILE (--redis-tls-key-file): CREMA_REDIS_TLS_CERT_FILE and CREMA_REDIS_TLS_KEY_FILE go together: give both or neither',
+    ]);
+    expect(problems(() => loadConfig('process', ['--redis-url', 'redis://cache:6379', '--redis-tls-key-file', key], {}))[0]).toMatch(/KEY_FILE.*go together/);
+    expect(problems(() => loadConfig('process', ['--redis-url', 'rediss://cache:6380', '--redis-tls-ca-file', key], {})).join()).not.toContain('PRIVATE KEY');
+    // Without files, rediss:// trusts the system's CAs and shows no client certificate.
+    const config = loadConfig('serve', ['--redis-url', 'rediss://cache:6380'], {});
+    expect([config.redisTlsCa, config.redisTlsCert, config.redisTlsKey]).toEqual([undefined, undefined, undefined]);
   });
 
   it('documents every setting in the README table', () => {
