@@ -15,8 +15,17 @@ export class RedisKeys {
    * the retention are deleted from {@link offsets}.
    */
   readonly offsetsSeen: string;
-  /** List of dead letters (JSON `{reason, message, id, source, line, at}`). */
-  readonly dead: string;
+  /**
+   * List of dead letters in the earlier format (JSON `{reason, message, id, source, host, line,
+   * truncated, at}`); `crema dead migrate` moves them into {@link deadLetters}.
+   */
+  readonly legacyDead: string;
+  /** Hash: dead-letter number → record (a JSON header, a newline, the queue element's bytes; `core/dead-letter.ts`). */
+  readonly deadLetters: string;
+  /** Sorted set of `<number>:<reason>` for every record of {@link deadLetters}, scored by when it was made (ms). */
+  readonly deadIndex: string;
+  /** Hash: `seq` (the last dead-letter number given out) and totals `trimmed`, `replayed`, `purged`, `migrated`. */
+  readonly deadCounters: string;
   /** Sorted set of every window start (score = start). */
   readonly windows: string;
   /** Sorted set of windows not yet closed (score = start). */
@@ -44,7 +53,10 @@ export class RedisKeys {
     this.queue = `${prefix}orders`;
     this.offsets = `${prefix}offsets`;
     this.offsetsSeen = `${prefix}offsets:seen`;
-    this.dead = `${prefix}dead`;
+    this.legacyDead = `${prefix}dead`;
+    this.deadLetters = `${prefix}dead:letters`;
+    this.deadIndex = `${prefix}dead:index`;
+    this.deadCounters = `${prefix}dead:counters`;
     this.windows = `${prefix}windows`;
     this.open = `${prefix}open`;
     this.dirty = `${prefix}dirty`;

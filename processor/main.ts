@@ -26,6 +26,7 @@ export function createProcessor(config: StageConfig<'process'>, log: Logger, met
         batchSize: config.processBatch,
         leaseMs: config.leaseMs,
         tickMs: config.tickMs,
+        deadLetterMax: config.deadMax,
         log,
         metrics,
       }),

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { catalogHash } from '../catalog.js';
+import { DEFAULT_DEAD_LETTER_MAX } from '../dead-letter.js';
 import { formatTrustProxy, isLoopbackHost, parseTrustProxy } from '../network.js';
 import { loadCatalogFile } from './catalog-file.js';
 import { booleanText, httpUrl, name, nonEmpty, origin, positiveNumber, redisUrl, wholeNumber, zeroOrMore } from './schemas.js';
@@ -194,6 +195,14 @@ export const SETTINGS = Object.freeze({
     schema: wholeNumber(50, 60_000),
     default: '1000',
     doc: 'How often windows are closed and changed windows published on the stats channel.',
+    commands: PROCESSING,
+  }),
+  deadMax: setting({
+    env: 'CREMA_DEAD_MAX',
+    flag: 'dead-max',
+    schema: wholeNumber(1, 100_000_000),
+    default: String(DEFAULT_DEAD_LETTER_MAX),
+    doc: 'Most dead letters kept in `<prefix>dead:letters` (each at most about 8 KiB: a line keeps its first 4 KiB). Past it a commit drops the oldest, counts them in `coffee_processor_dead_letters_trimmed_total` and the processor logs it once.',
     commands: PROCESSING,
   }),
   catalog: setting({
