@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `crema` command: `crema <generate|collect|process|export|serve|up|config> [flags]`.
+ * The `crema` command: `crema <generate|collect|process|export|serve|up|config|dead> [flags]`.
  * Reads and validates the configuration once, then runs the command's stages.
  */
 import type { Redis } from 'ioredis';
 import { createCollector } from '../collector/main.js';
 import { createExporter } from '../exporter/main.js';
 import { ConfigError, ListenError } from '../core/errors.js';
+import { runDead } from '../dead/main.js';
 import { createLogger } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
 import { COMMANDS, type Command, type Config, type LoadedSettings, describeConfig, loadSettings, settingsMarkdown, wantsMarkdown } from '../core/settings/index.js';
@@ -26,6 +27,7 @@ commands:
   up         generate, collect, process and serve in one process (the local default),
              and export when INFLUX_URL is set
   config     print the effective configuration (--markdown: the settings table)
+  dead       list, count, show, replay and purge dead letters (crema dead --help)
 
 Every flag has an environment variable; see \`crema config\` and the README.`;
 
@@ -38,6 +40,10 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!(COMMANDS as readonly string[]).includes(command)) {
     process.stderr.write(`crema: unknown command "${command}"\n\n${USAGE}\n`);
     process.exitCode = 2;
+    return;
+  }
+  if (command === 'dead') {
+    process.exitCode = await runDead(rest);
     return;
   }
   let loaded: LoadedSettings;
@@ -71,6 +77,7 @@ const STAGE_NAMES: Record<Command, string> = {
   serve: 'web',
   up: 'up',
   config: 'config',
+  dead: 'dead',
 };
 
 async function run(config: Config): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 
-export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config'] as const;
+export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config', 'dead'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Where a setting's value came from. */

@@ -29,7 +29,7 @@ export const SETTINGS = Object.freeze({
     schema: redisUrl,
     default: 'redis://127.0.0.1:6379',
     doc: 'Redis to use; `rediss://` for TLS, password as `redis://:secret@host:6379`.',
-    commands: [...PIPELINE, 'serve'],
+    commands: [...PIPELINE, 'serve', 'dead'],
     secret: true,
     display: maskUrl,
   }),
@@ -39,7 +39,7 @@ export const SETTINGS = Object.freeze({
     schema: z.string().regex(/^\S+$/, 'must be non-empty and without spaces'),
     default: 'coffee:',
     doc: 'Prefix of every Redis key and channel; `{coffee}:` keeps all keys in one Redis Cluster slot.',
-    commands: [...PIPELINE, 'serve'],
+    commands: [...PIPELINE, 'serve', 'dead'],
   }),
   host: setting({
     env: 'CREMA_HOST',
@@ -202,8 +202,8 @@ export const SETTINGS = Object.freeze({
     flag: 'dead-max',
     schema: wholeNumber(1, 100_000_000),
     default: String(DEFAULT_DEAD_LETTER_MAX),
-    doc: 'Most dead letters kept in `<prefix>dead:letters` (each at most about 8 KiB: a line keeps its first 4 KiB). Past it a commit drops the oldest, counts them in `coffee_processor_dead_letters_trimmed_total` and the processor logs it once.',
-    commands: PROCESSING,
+    doc: 'Most dead letters kept in `<prefix>dead:letters` (each at most about 8 KiB: a line keeps its first 4 KiB). Past it a commit drops the oldest, counts them in `coffee_processor_dead_letters_trimmed_total` and the processor logs it once; `crema dead migrate` keeps to it too.',
+    commands: [...PROCESSING, 'dead'],
   }),
   catalog: setting({
     env: 'CREMA_CATALOG_FILE',
