@@ -20,7 +20,7 @@ export interface BatchCounts extends BatchCommit {
   counted: number;
   /** Orders whose `orderedAt` was out of bounds, counted at their ingestion time. */
   clockSkewed: number;
-  /** Earliest ingestion time in the batch (ms), for latency. */
+  /** Earliest ingestion time in the batch (ms), for latency; replayed envelopes left out. */
   oldestIngestedAt: number;
 }
 
@@ -68,7 +68,8 @@ export class BatchCounter {
         this.deadLetter(counts, 'invalid_envelope', `the envelope cannot be counted: ${timeProblem}`, now, bytes, envelope);
         continue;
       }
-      if (envelope.ingestedAt < counts.oldestIngestedAt) counts.oldestIngestedAt = envelope.ingestedAt;
+      // A replayed envelope keeps its ingestion time: its age is not the pipeline's latency.
+      if (envelope.ingestedAt < counts.oldestIngestedAt && envelope.replays === undefined) counts.oldestIngestedAt = envelope.ingestedAt;
       if (envelope.oversize !== undefined) {
         this.deadLetter(counts, 'line_too_long', `the line has ${envelope.oversize} bytes, more than the collector accepts`, now, bytes, envelope);
         continue;

@@ -93,6 +93,15 @@ describe('BatchCounter', () => {
     expect(dead[1]).toMatchObject({ reason: 'unknown_value', replays: 2, element: claimed[1] });
   });
 
+  it('leaves replayed envelopes out of the latency: their ingestion time is old on purpose', () => {
+    const line = '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"]}';
+    const replayed = `{"v":2,"host":"h","source":"/orders.log","id":"f.0:3","ingestedAt":${T - 60_000},"replays":1}\n${line}`;
+    const counts = counter.count(bytes(replayed, framer.frame(9, T, line)), T + 10);
+    expect(counts.counted).toBe(2);
+    expect(counts.oldestIngestedAt).toBe(T);
+    expect(counter.count(bytes(replayed), T).oldestIngestedAt).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('keeps the claimed envelopes, byte for byte, for the commit to check', () => {
     const claimed = bytes(framer.frame(0, T, 'x'), 'y');
     expect(counter.count(claimed, T).envelopes).toBe(claimed);

@@ -15,13 +15,22 @@ local function deadLetterMember(id, reason)
   return string.format('%d', id) .. ':' .. reason
 end
 
--- Stores `entries` ({reason, at, record} each) under new numbers, in order.
+-- Stores `entries` ({reason, at, record} each) under new numbers, in order: one HSET and one ZADD
+-- per 500 letters (each call from Lua costs more than the entry it adds; 500 keeps `unpack` small).
 local function storeDeadLetters(letters, index, counters, entries)
   local last = redis.call('HINCRBY', counters, 'seq', #entries)
+  local fields, scores = {}, {}
   for k, entry in ipairs(entries) do
     local id = last - #entries + k
-    redis.call('HSET', letters, string.format('%d', id), entry.record)
-    redis.call('ZADD', index, entry.at, deadLetterMember(id, entry.reason))
+    fields[#fields + 1] = string.format('%d', id)
+    fields[#fields + 1] = entry.record
+    scores[#scores + 1] = entry.at
+    scores[#scores + 1] = deadLetterMember(id, entry.reason)
+    if #fields == 1000 or k == #entries then
+      redis.call('HSET', letters, unpack(fields))
+      redis.call('ZADD', index, unpack(scores))
+      fields, scores = {}, {}
+    end
   end
 end
 
