@@ -7,7 +7,7 @@
  *     {"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Tea"]}
  *
  * Records live in the hash `dead:letters` under a number (`dead:counters` field `seq` hands them
- * out), with a sorted set `dead:index` of `<id>:<reason>` scored by the time the letter was made,
+ * out), with a sorted set `dead:index` of `<id, 16 digits>:<reason>` scored by the time the letter was made,
  * so that letters are selected by time and reason without reading their bytes. Only the scripts
  * in `core/lua/` write them; `core/lua/includes/dead-letters.lua` is the Lua half of this module.
  */
@@ -166,9 +166,12 @@ export function notReplayable(letter: Pick<DeadLetter, 'envelope' | 'truncated' 
   return undefined;
 }
 
-/** The index member of a dead letter: `<id>:<reason>`. */
+/**
+ * The index member of a dead letter: `<id>:<reason>`, the id zero-padded to 16 digits so that
+ * letters of one millisecond (a whole batch has one time) sort, and are trimmed, by number.
+ */
 export function deadLetterMember(id: number, reason: string): string {
-  return `${id}:${reason}`;
+  return `${String(id).padStart(16, '0')}:${reason}`;
 }
 
 /** A member of the index, split; undefined when it is not one. */

@@ -22,7 +22,7 @@ export class RedisKeys {
   readonly legacyDead: string;
   /** Hash: dead-letter number → record (a JSON header, a newline, the queue element's bytes; `core/dead-letter.ts`). */
   readonly deadLetters: string;
-  /** Sorted set of `<number>:<reason>` for every record of {@link deadLetters}, scored by when it was made (ms). */
+  /** Sorted set of `<number, zero-padded to 16 digits>:<reason>` for every record of {@link deadLetters}, scored by when it was made (ms). */
   readonly deadIndex: string;
   /** Hash: `seq` (the last dead-letter number given out) and totals `trimmed`, `replayed`, `purged`, `migrated`. */
   readonly deadCounters: string;

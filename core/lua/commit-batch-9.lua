@@ -17,7 +17,7 @@
   KEYS[4]  open          sorted set of windows not yet closed
   KEYS[5]  dirty         set of windows changed since the last publish
   KEYS[6]  dead letters  hash: number -> record
-  KEYS[7]  dead index    sorted set of "<number>:<reason>" by time
+  KEYS[7]  dead index    sorted set of "<number, 16 digits>:<reason>" by time
   KEYS[8]  dead counters hash: seq, trimmed, …
   KEYS[9]  changes       stream of window events
   ARGV[1]  token

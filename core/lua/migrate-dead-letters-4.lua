@@ -8,7 +8,7 @@
 
   KEYS[1]  legacy         list of dead letters in the earlier format
   KEYS[2]  dead letters   hash: number -> record
-  KEYS[3]  dead index     sorted set of "<number>:<reason>" by time
+  KEYS[3]  dead index     sorted set of "<number, 16 digits>:<reason>" by time
   KEYS[4]  dead counters  hash: seq, migrated, trimmed, …
   ARGV[1]  most letters to move (1 to 1,000)
   ARGV[2]  most dead letters kept

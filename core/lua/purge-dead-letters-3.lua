@@ -4,7 +4,7 @@
   a purge never deletes a letter made after its cutoff.
 
   KEYS[1]  dead letters   hash: number -> record
-  KEYS[2]  dead index     sorted set of "<number>:<reason>" by time
+  KEYS[2]  dead index     sorted set of "<number, 16 digits>:<reason>" by time
   KEYS[3]  dead counters  hash: purged, …
   ARGV[1]  cutoff (epoch ms): letters made before it are deleted
   ARGV[2…] numbers of the letters to delete (at most 5,000)

@@ -12,7 +12,7 @@
   to its head (truncated), a letter of the earlier format (legacy), an unreadable record.
 
   KEYS[1]  dead letters   hash: number -> record
-  KEYS[2]  dead index     sorted set of "<number>:<reason>" by time
+  KEYS[2]  dead index     sorted set of "<number, 16 digits>:<reason>" by time
   KEYS[3]  dead counters  hash: seq, replayed, …
   KEYS[4]  queue          list of envelopes
   ARGV[1]  where on the queue: head | tail

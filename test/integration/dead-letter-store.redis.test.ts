@@ -57,7 +57,7 @@ describe('replay-dead-letters', () => {
     expect(queued).toEqual([withCount(a.envelope, 1), withCount(b.envelope, 1)]);
     expect(parseEnvelope(queued[0]!.toString())).toMatchObject({ id: 'f.0:0', ingestedAt: parseEnvelope(a.envelope.toString())!.ingestedAt, replays: 1 });
     expect((await storedDeadLetters(env.redis.client, env.redis.keys)).map((d) => d.id)).toEqual([3, 4]);
-    expect(await env.redis.client.zrange(env.redis.keys.deadIndex, '0', '-1')).toEqual(['3:invalid_envelope', '4:invalid_json']);
+    expect(await env.redis.client.zrange(env.redis.keys.deadIndex, '0', '-1')).toEqual(['0000000000000003:invalid_envelope', '0000000000000004:invalid_json']);
     expect(await env.redis.client.hget(env.redis.keys.deadCounters, 'replayed')).toBe('2');
     // A second replay of the same letters replays nothing.
     expect(await scripts.replayDeadLetters([1, 2], 'tail')).toEqual({ done: [], gone: [1, 2], kept: [] });
@@ -109,7 +109,7 @@ describe('purge-dead-letters', () => {
     const t = Date.now() - 3_600_000;
     await store([letterOf(0, 'a', t).entry, letterOf(1, 'b', t + 1000).entry, letterOf(2, 'c', t + 2000).entry]);
     expect(await scripts.purgeDeadLetters([1, 2, 3, 4], t + 1000)).toEqual({ done: [1], gone: [4], kept: [2, 3] });
-    expect(await env.redis.client.zrange(env.redis.keys.deadIndex, '0', '-1')).toEqual(['2:unknown_value', '3:unknown_value']);
+    expect(await env.redis.client.zrange(env.redis.keys.deadIndex, '0', '-1')).toEqual(['0000000000000002:unknown_value', '0000000000000003:unknown_value']);
     expect((await env.redis.client.hkeys(env.redis.keys.deadLetters)).sort()).toEqual(['2', '3']);
     expect(await env.redis.client.hget(env.redis.keys.deadCounters, 'purged')).toBe('1');
   });
@@ -121,9 +121,20 @@ describe('the cap', () => {
     // Made out of number order: the cap drops by time.
     const times = [t + 5, t + 1, t + 3, t + 2, t + 4];
     expect(await store(times.map((at, i) => letterOf(i, `l${i}`, at).entry), 3)).toEqual({ late: 0, trimmed: 2 });
-    expect(await env.redis.client.zrange(env.redis.keys.deadIndex, '0', '-1')).toEqual(['3:unknown_value', '5:unknown_value', '1:unknown_value']);
+    expect(await env.redis.client.zrange(env.redis.keys.deadIndex, '0', '-1')).toEqual(['0000000000000003:unknown_value', '0000000000000005:unknown_value', '0000000000000001:unknown_value']);
     expect((await env.redis.client.hkeys(env.redis.keys.deadLetters)).sort()).toEqual(['1', '3', '5']);
     expect(await env.redis.client.hget(env.redis.keys.deadCounters, 'trimmed')).toBe('2');
+  });
+});
+
+describe('the cap, letters of one millisecond', () => {
+  it('drops them by number, oldest first (a whole batch has one time)', async () => {
+    const t = Date.now();
+    await store(Array.from({ length: 12 }, (_, i) => letterOf(i, `l${i}`, t).entry), 5);
+    expect((await storedDeadLetters(env.redis.client, env.redis.keys)).map((d) => d.id)).toEqual([8, 9, 10, 11, 12]);
+    const newest: number[] = [];
+    for await (const page of new DeadLetterStore(env.redis.client, env.redis.keys).entries({}, 'newest')) newest.push(...page.map((e) => e.id));
+    expect(newest).toEqual([12, 11, 10, 9, 8]);
   });
 });
 

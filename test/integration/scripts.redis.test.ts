@@ -79,9 +79,9 @@ describe('claim, commit and recovery', () => {
     expect(await env.redis.client.hgetall(env.redis.keys.window(start))).toEqual({ orders: '1', drinks: '5' });
     // The commit removed exactly its batch, the first two envelopes.
     expect(await env.redis.client.lrange(env.redis.keys.processing('p1'), 0, -1)).toEqual(['e3', 'e4']);
-    expect(await env.redis.client.zrange(env.redis.keys.deadIndex, '0', '-1')).toEqual(['1:x']);
+    expect(await env.redis.client.zrange(env.redis.keys.deadIndex, '0', '-1')).toEqual(['0000000000000001:x']);
     expect(await env.redis.client.hgetBuffer(env.redis.keys.deadLetters, '1')).toEqual(dead.record);
-    expect(await env.redis.client.zscore(env.redis.keys.deadIndex, '1:x')).toBe(String(dead.at));
+    expect(await env.redis.client.zscore(env.redis.keys.deadIndex, '0000000000000001:x')).toBe(String(dead.at));
     expect(await env.redis.client.zrange(env.redis.keys.open, '0', '-1')).toEqual([String(start)]);
     expect(await env.redis.client.zrange(env.redis.keys.windows, '0', '-1')).toEqual([String(start)]);
     // A window expires a retention after its end.
@@ -239,7 +239,7 @@ describe('every script checks its arguments before its first write', () => {
     // A dead letter to replay or purge, one of the earlier format to migrate.
     const letter = deadLetterOf(Buffer.from(`{"v":2,"host":"h","source":"s","id":"f:1","ingestedAt":${Date.now()}}\n{}`), 'x', 'm', 1000, { v: 2, host: 'h', source: 's', id: 'f:1', ingestedAt: Date.now(), line: '{}' });
     await env.redis.client.hset(env.redis.keys.deadLetters, '1', letter.record);
-    await env.redis.client.zadd(env.redis.keys.deadIndex, 1000, '1:x');
+    await env.redis.client.zadd(env.redis.keys.deadIndex, 1000, '0000000000000001:x');
     await env.redis.client.rpush(env.redis.keys.legacyDead, '{"reason":"x","line":"y","at":1000}');
     await scripts.acquireLease(p1);
     await scripts.claimBatch(p1, 'next', 2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_LINE_BYTES, decodeDeadLetter, deadLetterOf, notReplayable, parseDeadLetterMember } from '../../core/dead-letter.js';
+import { DEAD_LETTER_LINE_BYTES, deadLetterMember, decodeDeadLetter, deadLetterOf, notReplayable, parseDeadLetterMember } from '../../core/dead-letter.js';
 import { EnvelopeFramer, parseEnvelope } from '../../core/envelope.js';
 import { UsageError, parseDeadArgs } from '../../dead/args.js';
 import { humanDuration, parseDuration, preview, safeText, table } from '../../dead/text.js';
@@ -43,8 +43,11 @@ describe('dead-letter records', () => {
     }
   });
 
-  it('are indexed as <number>:<reason>', () => {
-    expect(parseDeadLetterMember('42:unknown_value')).toEqual({ id: 42, reason: 'unknown_value' });
+  it('are indexed as <number, 16 digits>:<reason>', () => {
+    expect(deadLetterMember(42, 'unknown_value')).toBe('0000000000000042:unknown_value');
+    expect(parseDeadLetterMember('0000000000000042:unknown_value')).toEqual({ id: 42, reason: 'unknown_value' });
+    // Letters of one millisecond sort by number.
+    expect([deadLetterMember(10, 'x'), deadLetterMember(9, 'x')].sort()).toEqual([deadLetterMember(9, 'x'), deadLetterMember(10, 'x')]);
     expect(parseDeadLetterMember('x:y')).toBeUndefined();
     expect(parseDeadLetterMember(':y')).toBeUndefined();
   });

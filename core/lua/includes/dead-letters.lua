@@ -3,7 +3,8 @@
   half of `core/dead-letter.ts`.
 
   letters   hash: number -> record (a JSON header, a newline, the queue element's bytes)
-  index     sorted set: "<number>:<reason>" scored by when the letter was made (ms)
+  index     sorted set: "<number, 16 digits>:<reason>" scored by when the letter was made (ms); the
+            number is zero-padded so that letters made in the same millisecond sort by number
   counters  hash: seq (the last number given out), trimmed, replayed, purged, migrated
 ]]
 
@@ -12,7 +13,7 @@
 local MAX_TRIM_PER_CALL = 10000
 
 local function deadLetterMember(id, reason)
-  return string.format('%d', id) .. ':' .. reason
+  return string.format('%016d', id) .. ':' .. reason
 end
 
 -- Stores `entries` ({reason, at, record} each) under new numbers, in order: one HSET and one ZADD
@@ -46,7 +47,7 @@ local function trimDeadLetters(letters, index, counters, max)
   local oldest = redis.call('ZRANGE', index, 0, over - 1)
   local ids = {}
   for i = 1, #oldest do
-    ids[#ids + 1] = string.match(oldest[i], '^(%d+):') or oldest[i]
+    ids[#ids + 1] = string.format('%d', tonumber(string.match(oldest[i], '^(%d+):')) or 0)
     if #ids == 1000 or i == #oldest then
       redis.call('HDEL', letters, unpack(ids))
       ids = {}
