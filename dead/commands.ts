@@ -141,6 +141,8 @@ async function show(args: DeadArgs, { store, output, now }: DeadContext): Promis
   }
   if (args.raw) {
     output.bytes(letter.line);
+    // Said on standard error, so that standard output holds the bytes and nothing else.
+    if (letter.truncated) output.err(`crema dead show: dead letter ${id} kept only the first ${count(letter.line.length)} of the line's ${count(letter.bytes)} bytes\n`);
     return 0;
   }
   const shown = safeText(letter.line);
@@ -196,6 +198,10 @@ class Kept {
 async function replay(args: DeadArgs, { store, scripts, output, now }: DeadContext): Promise<number> {
   const explicit = args.ids.length > 0;
   const ids = explicit ? [...args.ids] : (await store.allEntries(selectionOf(args))).map((e) => e.id);
+  if (ids.length === 0) {
+    output.out('no dead letters match\n');
+    return 0;
+  }
   const retentionMs = await store.retentionMs();
   const replayed = new Map<string, number>();
   const gone: number[] = [];
@@ -242,14 +248,13 @@ async function replay(args: DeadArgs, { store, scripts, output, now }: DeadConte
   ];
   lines.push(...kept.lines(args.dryRun ? 'would keep' : 'kept'));
   if (gone.length > 0) lines.push(`${count(gone.length)} not in the store (${explicit ? 'never made, or ' : ''}replayed, purged or dropped meanwhile): ${named(gone)}`);
-  if (ids.length === 0) lines.push('no dead letters match');
   output.out(`${lines.join('\n')}\n`);
   return explicit && (gone.length > 0 || kept.size > 0) ? 1 : 0;
 }
 
 async function purge(args: DeadArgs, { store, scripts, output, now }: DeadContext): Promise<number> {
   const cutoff = now - args.olderThanMs!;
-  const selection: Selection = { until: args.until === undefined ? cutoff : Math.min(args.until, cutoff), reasons: args.reasons };
+  const selection: Selection = { until: cutoff, reasons: args.reasons };
   const entries = await store.allEntries(selection);
   const deleted = new Map<string, number>();
   const kept = new Kept();

@@ -136,6 +136,7 @@ describe('crema dead', () => {
 
     // --raw: the line's bytes exactly as read (its first 4 KiB when longer), nothing added.
     const raws = await Promise.all(stored.map((d) => dead('show', String(d.id), '--raw')));
+    expect(raws[10]!.stderr).toContain('dead letter 11 kept only the first 4,096 of the line\'s 5,010 bytes');
     raws.forEach((raw, i) => {
       expect(raw.code, raw.stderr).toBe(0);
       const want = i < bad.length ? bad[i]![0].subarray(0, 4096) : Buffer.from([0xde, 0xad, 0x0a, 0xbe, 0xef]);
