@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `crema` command: `crema <generate|collect|process|export|serve|up|config> [flags]`.
+ * The `crema` command: `crema <generate|collect|process|export|serve|up|config|acl|dead> [flags]`.
  * Answers help, version and usage errors (`help.ts`), else reads and validates the configuration
  * once, then runs the command's stages.
  */
@@ -10,6 +10,7 @@ import { createExporter } from '../exporter/main.js';
 import { ConfigError, ListenError } from '../core/errors.js';
 import { aclCommand } from '../core/acl.js';
 import { createLogger, routeConsole } from '../core/log.js';
+import { runDead } from '../dead/main.js';
 import { createMetrics } from '../core/metrics.js';
 import { type Command, type Config, type LoadedSettings, describeConfig, loadSettings, settingsMarkdown, wantsMarkdown } from '../core/settings/index.js';
 import { describeRedisClientMessage } from '../core/redis.js';
@@ -21,6 +22,11 @@ import { answer } from './help.js';
 
 async function main(argv: readonly string[]): Promise<void> {
   // Help, the version and usage errors are answered before any setting is read.
+  // `crema dead` has subcommands and arguments of its own, and its own help.
+  if (argv[0] === 'dead') {
+    process.exitCode = await runDead(argv.slice(1));
+    return;
+  }
   const answered = answer(argv);
   if (answered !== undefined) {
     if ('stdout' in answered) process.stdout.write(answered.stdout);
@@ -67,6 +73,7 @@ const STAGE_NAMES: Record<Command, string> = {
   up: 'up',
   config: 'config',
   acl: 'acl',
+  dead: 'dead',
 };
 
 /** `crema acl`: the lines on standard output (for `| redis-cli`), a note on standard error for a missing password. */

@@ -26,6 +26,8 @@ export interface Envelope {
   readonly ingestedAt: number;
   /** Byte length of a line that was longer than the collector's maximum; `line` then holds its head. */
   readonly oversize?: number;
+  /** How often `crema dead replay` has put this envelope back on the queue (absent: never). */
+  readonly replays?: number;
   /** The raw line (or the head of an oversize line), without its newline. */
   readonly line: string;
 }
@@ -86,17 +88,21 @@ export function parseEnvelope(raw: string): Envelope | undefined {
     typeof h.host !== 'string' ||
     typeof h.source !== 'string' ||
     typeof h.ingestedAt !== 'number' ||
-    (h.oversize !== undefined && typeof h.oversize !== 'number')
+    (h.oversize !== undefined && typeof h.oversize !== 'number') ||
+    (h.replays !== undefined && typeof h.replays !== 'number')
   ) {
     return undefined;
   }
-  return {
+  const envelope: { -readonly [K in keyof Envelope]: Envelope[K] } = {
     v: h.v,
     id: h.id,
     host: h.host,
     source: h.source,
     ingestedAt: h.ingestedAt,
-    ...(h.oversize === undefined ? {} : { oversize: h.oversize }),
     line: raw.slice(newline + 1),
   };
+  // Assigned only when present (rare), so that the common envelope allocates nothing more.
+  if (h.oversize !== undefined) envelope.oversize = h.oversize as number;
+  if (h.replays !== undefined) envelope.replays = h.replays as number;
+  return envelope;
 }

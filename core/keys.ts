@@ -26,7 +26,11 @@ const KEY_USERS = {
   queue: { collector: 'write', processor: 'write' },
   offsets: { collector: 'write' },
   offsetsSeen: { collector: 'write' },
-  dead: { processor: 'write' },
+  // Dead letters: the processor writes them; `crema dead` runs with the processor's user.
+  legacyDead: { processor: 'write' },
+  deadLetters: { processor: 'write' },
+  deadIndex: { processor: 'write' },
+  deadCounters: { processor: 'write' },
   windows: { processor: 'write', web: 'read' },
   open: { processor: 'write', exporter: 'read' },
   dirty: { processor: 'write' },
@@ -65,8 +69,17 @@ export class RedisKeys {
    * the retention are deleted from {@link offsets}.
    */
   readonly offsetsSeen: string;
-  /** List of dead letters (JSON `{reason, message, id, source, line, at}`). */
-  readonly dead: string;
+  /**
+   * List of dead letters in the earlier format (JSON `{reason, message, id, source, host, line,
+   * truncated, at}`); `crema dead migrate` moves them into {@link deadLetters}.
+   */
+  readonly legacyDead: string;
+  /** Hash: dead-letter number → record (a JSON header, a newline, the queue element's bytes; `core/dead-letter.ts`). */
+  readonly deadLetters: string;
+  /** Sorted set of `<number, zero-padded to 16 digits>:<reason>` for every record of {@link deadLetters}, scored by when it was made (ms). */
+  readonly deadIndex: string;
+  /** Hash: `seq` (the last dead-letter number given out) and totals `trimmed`, `replayed`, `purged`, `migrated`. */
+  readonly deadCounters: string;
   /** Sorted set of every window start (score = start). */
   readonly windows: string;
   /** Sorted set of windows not yet closed (score = start). */
@@ -99,7 +112,10 @@ export class RedisKeys {
     this.queue = `${prefix}orders`;
     this.offsets = `${prefix}offsets`;
     this.offsetsSeen = `${prefix}offsets:seen`;
-    this.dead = `${prefix}dead`;
+    this.legacyDead = `${prefix}dead`;
+    this.deadLetters = `${prefix}dead:letters`;
+    this.deadIndex = `${prefix}dead:index`;
+    this.deadCounters = `${prefix}dead:counters`;
     this.windows = `${prefix}windows`;
     this.open = `${prefix}open`;
     this.dirty = `${prefix}dirty`;

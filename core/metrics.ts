@@ -81,6 +81,11 @@ export function createMetrics(host: string) {
         labelNames: ['reason'] as const,
         registers,
       }),
+      deadLettersTrimmed: new Counter({
+        name: 'coffee_processor_dead_letters_trimmed_total',
+        help: 'Oldest dead letters dropped because the dead-letter store was at its cap (CREMA_DEAD_MAX).',
+        registers,
+      }),
       clockSkew: new Counter({
         name: 'coffee_processor_clock_skew_total',
         help: 'Orders whose orderedAt was out of bounds, so their ingestion time was used.',

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
+import { type DeadLetterEntry, DEFAULT_DEAD_LETTER_MAX } from './dead-letter.js';
 import { CremaError, ScriptCode, scriptError } from './errors.js';
 import type { RedisKeys } from './keys.js';
 import { unpackByteStrings } from './msgpack-strings.js';
@@ -89,6 +90,9 @@ interface ScriptCommands {
   releaseLease(...keysAndArgs: Arg[]): Promise<Reply>;
   recoverConsumers(...keysAndArgs: Arg[]): Promise<Reply>;
   tick(...keysAndArgs: Arg[]): Promise<Reply>;
+  replayDeadLetters(...keysAndArgs: Arg[]): Promise<Reply>;
+  purgeDeadLetters(...keysAndArgs: Arg[]): Promise<Reply>;
+  migrateDeadLetters(...keysAndArgs: Arg[]): Promise<Reply>;
 }
 
 /** What one window gains from a batch. */
@@ -105,8 +109,8 @@ export interface BatchCommit {
   readonly envelopes: readonly Buffer[];
   /** Increments per window start. */
   readonly windows: ReadonlyMap<number, WindowDelta>;
-  /** Dead letters as JSON, in batch order. */
-  readonly dead: readonly string[];
+  /** Dead letters, in batch order. */
+  readonly dead: readonly DeadLetterEntry[];
 }
 
 /** Window rules every commit and tick applies. */
@@ -139,6 +143,19 @@ export interface ChangedWindow {
   readonly start: number;
   readonly fields: readonly string[];
 }
+
+/** What a replay or purge did with each dead letter it was given, by number. */
+export interface DeadLetterOutcome {
+  /** Replayed (put back on the queue) or deleted, and gone from the store. */
+  readonly done: number[];
+  /** Not in the store any more: replayed, purged or dropped at the cap meanwhile. */
+  readonly gone: number[];
+  /** Still in the store: a replay cannot replay them, a purge found them younger than its cutoff. */
+  readonly kept: number[];
+}
+
+/** Most dead letters one replay or purge call handles (Lua's `unpack` limit is about 8,000). */
+export const MAX_DEAD_LETTERS_PER_CALL = 5000;
 
 export interface ScriptsOptions {
   /**
@@ -241,26 +258,60 @@ export class Scripts {
   /**
    * Commits a counted batch: its increments, its dead letters, and the removal of exactly its
    * envelopes from the head of the processing list. Returns the orders counted late (into
-   * closed windows). Throws {@link LeaseLostError} or {@link ClaimLostError}, having written
+   * closed windows) and the oldest dead letters dropped to keep the store at `deadLetterMax`. Throws {@link LeaseLostError} or {@link ClaimLostError}, having written
    * nothing, when the lease or the claimed batch is no longer as it was.
    */
-  async commitBatch(lease: LeaseHold, batch: BatchCommit, rules: WindowRules): Promise<{ late: number }> {
+  async commitBatch(lease: LeaseHold, batch: BatchCommit, rules: WindowRules, deadLetterMax = DEFAULT_DEAD_LETTER_MAX): Promise<{ late: number; trimmed: number }> {
     this.checkLease('commitBatch', lease);
-    if (this.clientChecks) checkCommit(batch, rules);
+    if (this.clientChecks) checkCommit(batch, rules, deadLetterMax);
     const { consumer } = lease;
     const first = batch.envelopes[0] ?? Buffer.alloc(0);
     const last = batch.envelopes[batch.envelopes.length - 1] ?? Buffer.alloc(0);
+    const k = this.keys;
     const args: Arg[] = [
-      this.keys.lease(consumer), this.keys.processing(consumer), this.keys.windows, this.keys.open, this.keys.dirty, this.keys.dead, this.keys.changes,
-      lease.token, lease.leaseMs, this.keys.windowPrefix, rules.windowMs, rules.retentionMs, batch.envelopes.length, first, last,
-      batch.dead.length, ...batch.dead,
+      k.lease(consumer), k.processing(consumer), k.windows, k.open, k.dirty, k.deadLetters, k.deadIndex, k.deadCounters, k.changes,
+      lease.token, lease.leaseMs, k.windowPrefix, rules.windowMs, rules.retentionMs, batch.envelopes.length, first, last,
+      deadLetterMax, batch.dead.length,
     ];
+    for (const dead of batch.dead) args.push(dead.reason, dead.at, dead.record);
     for (const [start, window] of batch.windows) {
       args.push(start, window.orders, window.fields.size);
       for (const [field, increment] of window.fields) args.push(field, increment);
     }
-    const [late] = this.ok('commitBatch', await this.commands.commitBatch(...args), lease);
-    return { late: Number(late) };
+    const [late, trimmed] = this.ok('commitBatch', await this.commands.commitBatch(...args), lease);
+    return { late: Number(late), trimmed: Number(trimmed) };
+  }
+
+  /**
+   * Puts dead letters' envelopes back on the queue (`head` or `tail`, in the order given) and
+   * removes them from the store, in one step: a letter is replayed at most once, whatever runs
+   * at the same time. Letters already gone are skipped; letters that cannot be replayed are kept.
+   */
+  async replayDeadLetters(ids: readonly number[], where: 'head' | 'tail'): Promise<DeadLetterOutcome> {
+    this.check('replayDeadLetters', (where === 'head' || where === 'tail') && checkDeadLetterIds(ids), () => `${ids.length} numbers to the ${where}`);
+    const k = this.keys;
+    const reply = await this.commands.replayDeadLetters(k.deadLetters, k.deadIndex, k.deadCounters, k.queue, where, ...ids);
+    return outcome(this.ok('replayDeadLetters', reply));
+  }
+
+  /** Deletes the given dead letters that were made before `cutoff` (epoch ms), in one step; younger ones are kept. */
+  async purgeDeadLetters(ids: readonly number[], cutoff: number): Promise<DeadLetterOutcome> {
+    this.check('purgeDeadLetters', isEpochMs(cutoff) && checkDeadLetterIds(ids), () => `${ids.length} numbers before ${cutoff}`);
+    const k = this.keys;
+    const reply = await this.commands.purgeDeadLetters(k.deadLetters, k.deadIndex, k.deadCounters, cutoff, ...ids);
+    return outcome(this.ok('purgeDeadLetters', reply));
+  }
+
+  /**
+   * Moves up to `count` dead letters of the earlier format (a list of JSON) into the store, then
+   * drops the oldest beyond `deadLetterMax`.
+   */
+  async migrateDeadLetters(count: number, deadLetterMax: number, now: number): Promise<{ migrated: number; trimmed: number; remaining: number }> {
+    this.check('migrateDeadLetters', Number.isSafeInteger(count) && count >= 1 && count <= 1000 && isDeadLetterMax(deadLetterMax) && isEpochMs(now), () => `count ${count}, cap ${deadLetterMax}, now ${now}`);
+    const k = this.keys;
+    const reply = await this.commands.migrateDeadLetters(k.legacyDead, k.deadLetters, k.deadIndex, k.deadCounters, count, deadLetterMax, now);
+    const [migrated, trimmed, remaining] = this.ok('migrateDeadLetters', reply);
+    return { migrated: Number(migrated), trimmed: Number(trimmed), remaining: Number(remaining) };
   }
 
   /** Puts the claimed batches of consumers whose lease expired back at the head of the queue. */
@@ -308,17 +359,34 @@ function isDuration(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 0 && value <= MAX_DURATION_MS;
 }
 
+function isDeadLetterMax(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 1 && value <= 1_000_000_000;
+}
+
+function checkDeadLetterIds(ids: readonly number[]): boolean {
+  return ids.length >= 1 && ids.length <= MAX_DEAD_LETTERS_PER_CALL && ids.every((id) => Number.isSafeInteger(id) && id >= 1);
+}
+
+function outcome(values: unknown[]): DeadLetterOutcome {
+  const numbers = (list: unknown) => (list as unknown[]).map(Number);
+  return { done: numbers(values[0]), gone: numbers(values[1]), kept: numbers(values[2]) };
+}
+
 function checkRules(rules: WindowRules): boolean {
   return isDuration(rules.windowMs) && rules.windowMs >= 1 && isDuration(rules.graceMs) && isDuration(rules.retentionMs);
 }
 
 /** The client's half of the commit script's checks: a batch it would refuse is never sent. */
-function checkCommit(batch: BatchCommit, rules: WindowRules): void {
+function checkCommit(batch: BatchCommit, rules: WindowRules, deadLetterMax: number): void {
   const refuse = (detail: string) => {
     throw new ScriptArgumentError('commitBatch', detail);
   };
   if (!checkRules(rules)) refuse(`window rules ${JSON.stringify(rules)}`);
   if (batch.envelopes.length === 0) refuse('an empty batch');
+  if (!isDeadLetterMax(deadLetterMax)) refuse(`dead letter cap ${deadLetterMax}`);
+  for (const dead of batch.dead) {
+    if (!/^\w+$/.test(dead.reason) || !isEpochMs(dead.at) || dead.record.length === 0) refuse(`dead letter ${dead.reason} at ${dead.at}`);
+  }
   let entries = batch.dead.length;
   for (const [start, window] of batch.windows) {
     if (!isEpochMs(start) || start % rules.windowMs !== 0) refuse(`window start ${start}`);

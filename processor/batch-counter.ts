@@ -3,26 +3,24 @@
  * window and dead letters. Pure: no I/O, so it is unit-tested and benchmarked alone.
  */
 import type { Catalog } from '../core/catalog.js';
-import { parseEnvelope } from '../core/envelope.js';
+import { type DeadLetterEntry, deadLetterOf } from '../core/dead-letter.js';
+import { type Envelope, parseEnvelope } from '../core/envelope.js';
 import { type DeadLetterReason, createOrderValidator } from '../core/order.js';
 import type { BatchCommit, WindowDelta } from '../core/scripts.js';
 import { AGE_FIELD, COFFEE_FIELD, FIELD, PAYMENT_FIELD } from '../core/window-snapshot.js';
 import { type EventTimeLimits, eventTime, ingestionTimeProblem, windowStart } from '../core/windows.js';
 
-/** Characters of a bad line kept in its dead letter. */
-export const DEAD_LETTER_LINE_CHARS = 4096;
-
 /** A counted batch: what its commit applies, and what the processor reports about it. */
 export interface BatchCounts extends BatchCommit {
   readonly windows: Map<number, WindowDelta>;
-  /** Dead letters as JSON, ready to push. */
-  readonly dead: string[];
+  /** Dead letters, ready to store. */
+  readonly dead: DeadLetterEntry[];
   readonly deadByReason: Map<DeadLetterReason, number>;
   /** Valid orders in the batch. */
   counted: number;
   /** Orders whose `orderedAt` was out of bounds, counted at their ingestion time. */
   clockSkewed: number;
-  /** Earliest ingestion time in the batch (ms), for latency. */
+  /** Earliest ingestion time in the batch (ms), for latency; replayed envelopes left out. */
   oldestIngestedAt: number;
 }
 
@@ -62,22 +60,23 @@ export class BatchCounter {
       const raw = bytes.toString();
       const envelope = parseEnvelope(raw);
       if (!envelope) {
-        this.deadLetter(counts, 'invalid_envelope', 'the queue element is not a Crema envelope', now, raw);
+        this.deadLetter(counts, 'invalid_envelope', 'the queue element is not a Crema envelope', now, bytes);
         continue;
       }
       const timeProblem = ingestionTimeProblem(envelope.ingestedAt, now, limits);
       if (timeProblem !== undefined) {
-        this.deadLetter(counts, 'invalid_envelope', `the envelope cannot be counted: ${timeProblem}`, now, envelope.line, envelope);
+        this.deadLetter(counts, 'invalid_envelope', `the envelope cannot be counted: ${timeProblem}`, now, bytes, envelope);
         continue;
       }
-      if (envelope.ingestedAt < counts.oldestIngestedAt) counts.oldestIngestedAt = envelope.ingestedAt;
+      // A replayed envelope keeps its ingestion time: its age is not the pipeline's latency.
+      if (envelope.ingestedAt < counts.oldestIngestedAt && envelope.replays === undefined) counts.oldestIngestedAt = envelope.ingestedAt;
       if (envelope.oversize !== undefined) {
-        this.deadLetter(counts, 'line_too_long', `the line has ${envelope.oversize} bytes, more than the collector accepts`, now, envelope.line, envelope);
+        this.deadLetter(counts, 'line_too_long', `the line has ${envelope.oversize} bytes, more than the collector accepts`, now, bytes, envelope);
         continue;
       }
       const check = this.validate(envelope.line);
       if (!check.ok) {
-        this.deadLetter(counts, check.reason, check.message, now, envelope.line, envelope);
+        this.deadLetter(counts, check.reason, check.message, now, bytes, envelope);
         continue;
       }
       const order = check.order;
@@ -101,27 +100,10 @@ export class BatchCounter {
     return counts;
   }
 
-  private deadLetter(
-    counts: BatchCounts,
-    reason: DeadLetterReason,
-    message: string,
-    now: number,
-    line: string,
-    envelope?: { id: string; source: string; host: string },
-  ): void {
+  /** Records a dead letter that keeps the claimed element's bytes, not their decoding. */
+  private deadLetter(counts: BatchCounts, reason: DeadLetterReason, message: string, now: number, element: Buffer, envelope?: Envelope): void {
     counts.deadByReason.set(reason, (counts.deadByReason.get(reason) ?? 0) + 1);
-    counts.dead.push(
-      JSON.stringify({
-        reason,
-        message,
-        id: envelope?.id ?? null,
-        source: envelope?.source ?? null,
-        host: envelope?.host ?? null,
-        line: line.length > DEAD_LETTER_LINE_CHARS ? line.slice(0, DEAD_LETTER_LINE_CHARS) : line,
-        truncated: line.length > DEAD_LETTER_LINE_CHARS || reason === 'line_too_long',
-        at: now,
-      }),
-    );
+    counts.dead.push(deadLetterOf(element, reason, message, now, envelope));
   }
 }
 

@@ -27,6 +27,7 @@ export function createProcessor(config: StageConfig<'process'>, log: Logger, met
         leaseMs: config.leaseMs,
         tickMs: config.tickMs,
         deadLetterLogMs: config.deadLetterLogMs,
+        deadLetterMax: config.deadMax,
         log,
         metrics,
       }),

@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import { Backoff, sleep } from '../core/backoff.js';
 import type { Catalog } from '../core/catalog.js';
+import { DEFAULT_DEAD_LETTER_MAX } from '../core/dead-letter.js';
 import { ClaimLostError, LeaseLostError, errorType } from '../core/errors.js';
 import type { RedisKeys } from '../core/keys.js';
 import { once } from '../core/lifecycle.js';
@@ -35,6 +36,8 @@ export interface ProcessorOptions {
   readonly tickMs: number;
   /** How often dead letters are logged, as a count per reason. @defaultValue 60 s */
   readonly deadLetterLogMs?: number;
+  /** Most dead letters kept; commits drop the oldest beyond. @defaultValue {@link DEFAULT_DEAD_LETTER_MAX} */
+  readonly deadLetterMax?: number;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
@@ -52,6 +55,8 @@ export class Processor {
   private readonly deadLetters: RateLog<DeadLetterReason>;
   private recoveryTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Whether dropping dead letters at the cap has been logged (once per process; the metric counts every one). */
+  private trimLogged = false;
 
   constructor(private readonly options: ProcessorOptions) {
     this.counter = new BatchCounter({
@@ -170,7 +175,8 @@ export class Processor {
     const { windowMs, graceMs, retentionMs, metrics } = this.options;
     const counts = this.counter.count(envelopes, Date.now());
     const commitStarted = performance.now();
-    const { late } = await this.scripts.commitBatch(this.lease.current, counts, { windowMs, graceMs, retentionMs });
+    const deadLetterMax = this.options.deadLetterMax ?? DEFAULT_DEAD_LETTER_MAX;
+    const { late, trimmed } = await this.scripts.commitBatch(this.lease.current, counts, { windowMs, graceMs, retentionMs }, deadLetterMax);
 
     const committedAt = Date.now();
     metrics.processor.commitDuration.observe((performance.now() - commitStarted) / 1000);
@@ -185,9 +191,20 @@ export class Processor {
       metrics.processor.deadLetters.inc({ reason }, n);
       this.deadLetters.add(reason, n);
     }
+    if (trimmed > 0) this.deadLettersTrimmed(trimmed, deadLetterMax);
     if (Number.isFinite(counts.oldestIngestedAt)) {
       metrics.processor.latency.observe(Math.max(0, committedAt - counts.oldestIngestedAt) / 1000);
     }
+  }
+
+  private deadLettersTrimmed(trimmed: number, max: number): void {
+    this.options.metrics.processor.deadLettersTrimmed.inc(trimmed);
+    if (this.trimLogged) return;
+    this.trimLogged = true;
+    this.options.log.warn(
+      { key: this.options.keys.deadLetters, max, trimmed },
+      'the dead-letter store is full: the oldest dead letters are dropped (counted in coffee_processor_dead_letters_trimmed_total, logged once); replay or purge them with crema dead, or raise CREMA_DEAD_MAX',
+    );
   }
 
   /** The ticker and the recovery of dead consumers' batches. */

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 
-export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config', 'acl'] as const;
+export const COMMANDS = ['generate', 'collect', 'process', 'export', 'serve', 'up', 'config', 'acl', 'dead'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** What each command does, in one line: `crema --help` lists them, `crema <command> --help` starts with it. */
@@ -18,6 +18,7 @@ export const COMMAND_SUMMARIES: Readonly<Record<Command, string>> = {
   serve: 'serve the live page, its history API and live stream (http://127.0.0.1:8080)',
   up: 'generate, collect, process and serve in one process (the local default); export too when INFLUX_URL is set',
   config: 'print the effective configuration, or the settings table with --markdown',
+  dead: 'list, count, show, replay and purge dead letters (crema dead --help)',
   acl: 'print an ACL SETUSER line per stage: a Redis user that may do only what that stage does, on the keys of --prefix (crema acl | redis-cli)',
 };
 

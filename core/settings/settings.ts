@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { catalogHash } from '../catalog.js';
+import { DEFAULT_DEAD_LETTER_MAX } from '../dead-letter.js';
 import { formatTrustProxy, isLoopbackHost, parseTrustProxy } from '../network.js';
 import { loadCatalogFile } from './catalog-file.js';
 import { booleanText, httpUrl, name, nonEmpty, origin, positiveNumber, redisUrl, wholeNumber, zeroOrMore } from './schemas.js';
@@ -86,7 +87,7 @@ export const SETTINGS = Object.freeze({
     schema: redisUrl,
     default: 'redis://127.0.0.1:6379',
     doc: 'Redis to use: `redis://user:password@host:6379/0`, `rediss://` for TLS (see `CREMA_REDIS_TLS_CA_FILE`). Each stage may log in as its own user (`crema acl`).',
-    commands: REDIS,
+    commands: [...REDIS, 'dead'],
     secret: true,
     display: maskUrl,
   }),
@@ -135,7 +136,7 @@ export const SETTINGS = Object.freeze({
     schema: z.string().regex(/^\S+$/, 'must be non-empty and without spaces'),
     default: 'coffee:',
     doc: 'Prefix of every Redis key and channel; `{coffee}:` keeps all keys in one Redis Cluster slot.',
-    commands: [...REDIS, 'acl'],
+    commands: [...REDIS, 'acl', 'dead'],
   }),
   host: setting({
     env: 'CREMA_HOST',
@@ -301,6 +302,14 @@ export const SETTINGS = Object.freeze({
     convert: seconds,
     doc: 'How often the processor logs the dead letters it wrote: one line per reason with its count (`dead letters: invalid_json 37 in the last 60 s`), none for a reason without any, and the rest when it stops.',
     commands: PROCESSING,
+  }),
+  deadMax: setting({
+    env: 'CREMA_DEAD_MAX',
+    flag: 'dead-max',
+    schema: wholeNumber(1, 100_000_000),
+    default: String(DEFAULT_DEAD_LETTER_MAX),
+    doc: 'Most dead letters kept in `<prefix>dead:letters` (each at most about 8 KiB: a line keeps its first 4 KiB). Past it a commit drops the oldest, counts them in `coffee_processor_dead_letters_trimmed_total` and the processor logs it once; `crema dead migrate` keeps to it too.',
+    commands: [...PROCESSING, 'dead'],
   }),
   catalog: setting({
     env: 'CREMA_CATALOG_FILE',

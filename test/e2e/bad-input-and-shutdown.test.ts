@@ -7,6 +7,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { windowStart } from '../../core/windows.js';
 import { CremaProcess } from '../support/crema-process.js';
+import { deadLetterCount, storedDeadLetters } from '../support/dead-letters.js';
 import { eventually } from '../support/eventually.js';
 import { countsOnly, expectedHash, expectedWindows, orderLines } from '../support/orders.js';
 import { useTestEnvironment } from '../support/fixtures.js';
@@ -46,7 +47,7 @@ it('dead-letters bad input with reasons, counts the rest once, and shuts down cl
   await collector.waitForLog('following file');
   appendFileSync(file, content.subarray(half)); // the rest arrives while both run
 
-  await eventually(async () => (await t.client.llen(t.keys.dead)) === bad.length, { timeoutMs: 30_000, message: async () => `dead letters: ${await t.client.llen(t.keys.dead)} of ${bad.length}` });
+  await eventually(async () => (await deadLetterCount(t.client, t.keys)) === bad.length, { timeoutMs: 30_000, message: async () => `dead letters: ${await deadLetterCount(t.client, t.keys)} of ${bad.length}` });
   const expected = expectedWindows(good, W);
   await eventually(
     async () => {
@@ -58,13 +59,14 @@ it('dead-letters bad input with reasons, counts the rest once, and shuts down cl
   );
   for (const [start, window] of expected) expect(countsOnly(await t.client.hgetall(t.keys.window(start)))).toEqual(expectedHash(window));
 
-  const dead = (await t.client.lrange(t.keys.dead, 0, -1)).map((d) => JSON.parse(d) as { reason: string; id: string; message: string; line: string });
+  const dead = await storedDeadLetters(t.client, t.keys);
   expect(dead.map((d) => d.reason)).toEqual(bad.map(([, reason]) => reason));
   for (const d of dead) {
-    expect(d.id).toMatch(/^[0-9a-f]{16}\.0:\d+$/);
+    expect(d.envelopeHeader?.id).toMatch(/^[0-9a-f]{16}\.0:\d+$/);
     expect(d.message.length).toBeGreaterThan(5);
   }
-  expect(dead.find((d) => d.reason === 'line_too_long')!.line.length).toBe(4096);
+  // Each keeps the bytes of its line as read (a line too long, its first 4 KiB).
+  expect(dead.map((d) => d.line.toString('hex'))).toEqual(bad.map(([line]) => line.subarray(0, 4096).toString('hex')));
 
   // Nothing exited on bad input; SIGTERM stops both within seconds, leaving nothing claimed.
   const stopping = Date.now();

@@ -11,7 +11,8 @@ import { type CremaRun, runCrema } from '../support/crema-process.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 /** Commands that run stages; `config` takes every flag of every command. */
-const STAGE_COMMANDS = COMMANDS.filter((c) => c !== 'config');
+// `crema dead` has subcommands and a help of its own (tested with it).
+const STAGE_COMMANDS = COMMANDS.filter((c) => c !== 'config' && c !== 'dead');
 /** A value no stage would accept: help must not read the settings. */
 const BROKEN_ENV = { CREMA_WINDOW_SECONDS: 'zero', REDIS_URL: 'http://not-redis' };
 
@@ -157,5 +158,14 @@ describe('crema config', () => {
     const markdown = await runCrema(['config', '--markdown']);
     expectHelp(markdown);
     expect(markdown.stdout).toBe(`${settingsMarkdown()}\n`);
+  });
+});
+
+describe('crema dead --help', () => {
+  it('shows the subcommands and their flags, and exits 0, without Redis', async () => {
+    const run = await runCrema(['dead', '--help'], BROKEN_ENV);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^usage: crema dead \[list\|stats\|show\|replay\|purge\|migrate\]/);
+    for (const subcommand of ['list', 'stats', 'show N', 'replay', 'purge', 'migrate']) expect(run.stdout).toMatch(new RegExp(`^ {2}${subcommand}\\b`, 'm'));
   });
 });

@@ -153,14 +153,14 @@ it('process: logs dead letters as one line per reason per interval with their co
   writeFileSync(file, mixed(100, { invalid_json: { line: INVALID_JSON, count: 37 }, unknown_value: { line: UNKNOWN_VALUE, count: 5 } }));
   start('collect', ['--file', file]);
   const processor = start('process', ['--consumer', 'p1', '--dead-letter-log-seconds', '1']);
-  await eventually(async () => (await t.client.llen(t.keys.dead)) === 42, { timeoutMs: 30_000, message: async () => `dead letters: ${await t.client.llen(t.keys.dead)} of 42` });
+  await eventually(async () => (await t.client.zcard(t.keys.deadIndex)) === 42, { timeoutMs: 30_000, message: async () => `dead letters: ${await t.client.zcard(t.keys.deadIndex)} of 42` });
   await eventually(() => deadLetterLines(processor).size === 2, { message: () => `no dead-letter lines:\n${processor.logs.slice(-3000)}` });
   expect(Object.fromEntries(deadLetterLines(processor))).toEqual({ invalid_json: [37], unknown_value: [5] });
   expect(withMsg(processor.entries(), 'dead letters:').every((e) => e.seconds === 1)).toBe(true);
 
   // The next interval's dead letters are the next line; a reason without any is not logged.
   appendFileSync(file, `${`${INVALID_JSON}\n`.repeat(20)}\n`);
-  await eventually(async () => (await t.client.llen(t.keys.dead)) === 63, { timeoutMs: 30_000, message: async () => `dead letters: ${await t.client.llen(t.keys.dead)} of 63` });
+  await eventually(async () => (await t.client.zcard(t.keys.deadIndex)) === 63, { timeoutMs: 30_000, message: async () => `dead letters: ${await t.client.zcard(t.keys.deadIndex)} of 63` });
   await eventually(() => (deadLetterLines(processor).get('empty_line') ?? []).length > 0 && sum(deadLetterLines(processor).get('invalid_json')) === 57, {
     message: () => `no lines for the second burst:\n${processor.logs.slice(-3000)}`,
   });
@@ -179,7 +179,7 @@ it('process: with the default interval of a minute, the counts so far are logged
   const started = Date.now();
   start('collect', ['--file', file]);
   const processor = start('process', ['--consumer', 'p1']);
-  await eventually(async () => (await t.client.llen(t.keys.dead)) === 42, { timeoutMs: 30_000, message: async () => `dead letters: ${await t.client.llen(t.keys.dead)} of 42` });
+  await eventually(async () => (await t.client.zcard(t.keys.deadIndex)) === 42, { timeoutMs: 30_000, message: async () => `dead letters: ${await t.client.zcard(t.keys.deadIndex)} of 42` });
   expect(Date.now() - started).toBeLessThan(55_000);
   expect(deadLetterLines(processor).size, 'a line before the minute was over').toBe(0);
   expect((await processor.terminate()).code).toBe(0);

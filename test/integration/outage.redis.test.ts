@@ -52,5 +52,5 @@ it('collector and processor ride out a Redis outage without loss or double count
   for (const [start, window] of expected) {
     expect(countsOnly(await t.client.hgetall(t.keys.window(start)))).toEqual(expectedHash(window));
   }
-  expect(await t.client.llen(t.keys.dead)).toBe(0);
+  expect(await t.client.zcard(t.keys.deadIndex)).toBe(0);
 });

@@ -1,6 +1,7 @@
 /** The processor against a real Redis: exact window counts, dead letters, late orders, recovery. */
 import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { EnvelopeFramer } from '../../core/envelope.js';
 import { LeaseLostError } from '../../core/errors.js';
 import { createMetrics } from '../../core/metrics.js';
@@ -10,6 +11,7 @@ import type { WindowSnapshot } from '../../core/window-snapshot.js';
 import { eventually } from '../support/eventually.js';
 import { useTestEnvironment } from '../support/fixtures.js';
 import { metricValue } from '../support/metrics.js';
+import { storedDeadLetters } from '../support/dead-letters.js';
 import { countsOnly, expectedHash, expectedWindows, orderLines } from '../support/orders.js';
 
 const W = 10_000;
@@ -47,7 +49,7 @@ describe('processor', () => {
     start();
     await drained();
     await expectWindowsToMatch(lines);
-    expect(await env.redis.client.llen(env.redis.keys.dead)).toBe(0);
+    expect(await env.redis.client.zcard(env.redis.keys.deadIndex)).toBe(0);
   });
 
   it('two processors draining one queue count each order once, and both do work', async () => {
@@ -81,9 +83,11 @@ describe('processor', () => {
     start();
     await drained();
     await expectWindowsToMatch(good);
-    const dead = (await env.redis.client.lrange(env.redis.keys.dead, 0, -1)).map((d) => JSON.parse(d));
+    const dead = await storedDeadLetters(env.redis.client, env.redis.keys);
     expect(dead.map((d) => d.reason)).toEqual(['invalid_json', 'wrong_type', 'unknown_value', 'empty_orders', 'invalid_json', 'empty_line', 'invalid_envelope']);
-    expect(dead[0]).toMatchObject({ id: 'f.0:50', source: '/orders.log', line: bad[0] });
+    expect(dead[0]).toMatchObject({ envelopeHeader: { id: 'f.0:50', source: '/orders.log', host: 'test-host' }, replays: 0, truncated: false });
+    expect(dead.slice(0, 6).map((d) => d.line.toString())).toEqual(bad);
+    expect(dead[6]).toMatchObject({ envelope: false, line: Buffer.from('not an envelope') });
     for (const d of dead) expect(d.message).toEqual(expect.any(String));
   });
 
@@ -147,13 +151,61 @@ describe('processor', () => {
     }
     expect(Number(await env.redis.client.hget(env.redis.keys.window(nowWindow), 'orders'))).toBe((atNow?.orders ?? 0) + skewed.length);
 
-    const dead = (await env.redis.client.lrange(env.redis.keys.dead, 0, -1)).map((d) => JSON.parse(d) as { reason: string });
+    const dead = await storedDeadLetters(env.redis.client, env.redis.keys);
     expect(dead.map((d) => d.reason)).toEqual(hostile.map(([reason]) => reason));
+    // Each kept as claimed, byte for byte, up to the 4 KiB a dead letter keeps.
+    hostile.forEach(([, element], i) => {
+      const bytes = Buffer.isBuffer(element) ? element : Buffer.from(element);
+      expect(dead[i]!.element.equals(bytes.length > 4096 && !dead[i]!.envelope ? bytes.subarray(0, 4096) : bytes), `dead letter ${i}`).toBe(true);
+    });
     // Every commit went through the first time: no failure, no retry, no lost lease.
     const errors = await metrics.registry.getSingleMetric('coffee_errors_total')?.get();
     expect(errors?.values.filter((v) => v.value > 0) ?? []).toEqual([]);
     expect(await env.redis.client.keys(`${env.redis.prefix}window:*e*`)).toEqual([]);
     expect(await env.redis.client.keys(`${env.redis.prefix}window:-*`)).toEqual([]);
+  });
+
+  it('keeps the exact bytes of every bad line, binary ones too, and of its envelope', async () => {
+    const framer = new EnvelopeFramer('test-host', '/orders.log', 'f.0');
+    const now = Date.now();
+    const lines = [
+      Buffer.from([0x00, 0xff, 0xfe, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x1a, 0x00, 0xc3, 0x28, 0x7b]),
+      // An encoded UTF-16 surrogate: not UTF-8, but valid JSON once decoded (to U+FFFD); the letter keeps the bytes.
+      Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]),
+      Buffer.from('{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Thé ☕"]}'),
+      Buffer.from(`{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"],"pad":"${'é'.repeat(3000)}"`),
+    ];
+    const envelopes = lines.map((line, i) => Buffer.concat([Buffer.from(framer.header(i * 100, now)), line]));
+    await env.redis.client.rpush(env.redis.keys.queue, ...envelopes);
+    start();
+    await drained();
+    const dead = await storedDeadLetters(env.redis.client, env.redis.keys);
+    expect(dead.map((d) => d.reason)).toEqual(['invalid_json', 'missing_field', 'unknown_value', 'invalid_json']);
+    for (let i = 0; i < 3; i++) {
+      expect(dead[i]!.line.equals(lines[i]!), `line ${i}`).toBe(true);
+      expect(dead[i]!.element.equals(envelopes[i]!), `envelope ${i}`).toBe(true);
+      expect(dead[i]).toMatchObject({ truncated: false, bytes: lines[i]!.length, envelope: true });
+    }
+    // A line longer than 4 KiB keeps its first 4,096 bytes, cut inside a character if need be.
+    expect(dead[3]!.line.equals(lines[3]!.subarray(0, 4096))).toBe(true);
+    expect(dead[3]).toMatchObject({ truncated: true, bytes: lines[3]!.length });
+  });
+
+  it('keeps at most deadLetterMax dead letters: drops the oldest, counts them and logs it once', async () => {
+    const logged: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const metrics = createMetrics('test-host');
+    const bad = Array.from({ length: 12 }, (_, i) => `{"bad":${i}`);
+    await enqueue(bad);
+    start({ deadLetterMax: 5, batchSize: 3, metrics, log });
+    await drained();
+    const dead = await storedDeadLetters(env.redis.client, env.redis.keys);
+    expect(dead.map((d) => d.line.toString())).toEqual(bad.slice(7));
+    expect(dead.map((d) => d.id)).toEqual([8, 9, 10, 11, 12]);
+    expect(await env.redis.client.zcard(env.redis.keys.deadIndex)).toBe(5);
+    expect(await env.redis.client.hget(env.redis.keys.deadCounters, 'trimmed')).toBe('7');
+    expect(await metricValue(metrics, 'coffee_processor_dead_letters_trimmed_total')).toBe(7);
+    expect(logged.filter((l) => String(l.msg).startsWith('the dead-letter store is full'))).toHaveLength(1);
   });
 
   it('publishes changed windows, closes them, and re-publishes a closed window revised by a late order', async () => {

@@ -1,6 +1,7 @@
 /** The Lua scripts' promises, one by one, through the typed layer, against a real Redis. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EnvelopeBatch } from '../../collector/envelope-batch.js';
+import { type DeadLetterEntry, deadLetterOf } from '../../core/dead-letter.js';
 import { ClaimLostError, LeaseLostError, OffsetConflictError } from '../../core/errors.js';
 import { type BatchCommit, type LeaseHold, ScriptArgumentError, Scripts } from '../../core/scripts.js';
 import { useTestEnvironment } from '../support/fixtures.js';
@@ -20,9 +21,11 @@ beforeEach(async () => {
 });
 
 const bytes = (...items: string[]) => items.map((i) => Buffer.from(i));
+/** A dead letter of a queue element that is not an envelope. */
+const deadOf = (element: string, reason = 'invalid_envelope') => deadLetterOf(Buffer.from(element), reason, 'not an envelope', Date.now());
 
 /** One window's increments, as the processor builds them. */
-function commit(envelopes: Buffer[], windows: [number, number, Record<string, number>][], dead: string[] = []): BatchCommit {
+function commit(envelopes: Buffer[], windows: [number, number, Record<string, number>][], dead: DeadLetterEntry[] = []): BatchCommit {
   return {
     envelopes,
     dead,
@@ -71,11 +74,14 @@ describe('claim, commit and recovery', () => {
     const stale = { ...p1, token: 'old' };
     await expect(scripts.claimBatch(stale, 'next', 2)).rejects.toBeInstanceOf(LeaseLostError);
     await expect(scripts.commitBatch(stale, commit(bytes('e1', 'e2'), [[start, 2, { orders: 2 }]]), RULES)).rejects.toBeInstanceOf(LeaseLostError);
-    expect(await scripts.commitBatch(p1, commit(bytes('e1', 'e2'), [[start, 1, { orders: 1, drinks: 5 }]], ['{"reason":"x"}']), RULES)).toEqual({ late: 0 });
+    const dead = deadOf('e2', 'x');
+    expect(await scripts.commitBatch(p1, commit(bytes('e1', 'e2'), [[start, 1, { orders: 1, drinks: 5 }]], [dead]), RULES)).toEqual({ late: 0, trimmed: 0 });
     expect(await env.redis.client.hgetall(env.redis.keys.window(start))).toEqual({ orders: '1', drinks: '5' });
     // The commit removed exactly its batch, the first two envelopes.
     expect(await env.redis.client.lrange(env.redis.keys.processing('p1'), 0, -1)).toEqual(['e3', 'e4']);
-    expect(await env.redis.client.lrange(env.redis.keys.dead, 0, -1)).toEqual(['{"reason":"x"}']);
+    expect(await env.redis.client.zrange(env.redis.keys.deadIndex, '0', '-1')).toEqual(['0000000000000001:x']);
+    expect(await env.redis.client.hgetBuffer(env.redis.keys.deadLetters, '1')).toEqual(dead.record);
+    expect(await env.redis.client.zscore(env.redis.keys.deadIndex, '0000000000000001:x')).toBe(String(dead.at));
     expect(await env.redis.client.zrange(env.redis.keys.open, '0', '-1')).toEqual([String(start)]);
     expect(await env.redis.client.zrange(env.redis.keys.windows, '0', '-1')).toEqual([String(start)]);
     // A window expires a retention after its end.
@@ -107,7 +113,7 @@ describe('claim, commit and recovery', () => {
     await scripts.acquireLease(p1);
     const claimed = await scripts.claimBatch(p1, 'next', 2);
     expect(claimed[0]).toEqual(binary);
-    expect(await scripts.commitBatch(p1, commit(claimed, [], ['{"reason":"invalid_envelope"}', '{"reason":"invalid_envelope"}']), RULES)).toEqual({ late: 0 });
+    expect(await scripts.commitBatch(p1, commit(claimed, [], [deadOf('a'), deadOf('b')]), RULES)).toEqual({ late: 0, trimmed: 0 });
     expect(await env.redis.client.llen(env.redis.keys.processing('p1'))).toBe(0);
   });
 
@@ -172,7 +178,7 @@ describe('tick', () => {
     expect(await env.redis.client.hget(env.redis.keys.window(openStart), 'final')).toBeNull();
     expect(await scripts.tick(now, RULES)).toEqual({ closed: 0, changed: [] });
 
-    expect(await countInto(oldStart, 2)).toEqual({ late: 2 });
+    expect(await countInto(oldStart, 2)).toEqual({ late: 2, trimmed: 0 });
     expect(await env.redis.client.hgetall(env.redis.keys.window(oldStart))).toEqual({ orders: '5', final: '1', late: '2' });
     expect(await env.redis.client.zrange(env.redis.keys.open, '0', '-1')).toEqual([String(openStart)]);
     expect(await scripts.tick(now, RULES)).toEqual({ closed: 0, changed: [{ start: oldStart, fields: ['orders', '5', 'final', '1', 'late', '2'] }] });
@@ -198,7 +204,18 @@ describe('every script checks its arguments before its first write', () => {
     ['a negative increment', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, { orders: 1, fields: new Map([['orders', -1]]) }]]) }, RULES)],
     ['an empty field name', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, { orders: 1, fields: new Map([['', 1]]) }]]) }, RULES)],
     ['a window with no fields', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, { orders: 1, fields: new Map() }]]) }, RULES)],
-    ['more orders than envelopes', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: ['{}'], windows: new Map([[start, { orders: 2, fields: new Map([['orders', 2]]) }]]) }, RULES)],
+    ['more orders than envelopes', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [deadOf('e1')], windows: new Map([[start, { orders: 2, fields: new Map([['orders', 2]]) }]]) }, RULES)],
+    ['a dead letter whose reason has a colon', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [deadOf('e1', 'bad:reason')], windows: new Map() }, RULES)],
+    ['a dead letter made before 1970', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [{ ...deadOf('e1'), at: -1 }], windows: new Map() }, RULES)],
+    ['a dead letter cap of 0', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [deadOf('e1')], windows: new Map() }, RULES, 0)],
+    ['a replay to the middle of the queue', (s) => s.replayDeadLetters([1], 'middle' as 'head')],
+    ['a replay of no dead letters', (s) => s.replayDeadLetters([], 'tail')],
+    ['a replay of dead letter 0', (s) => s.replayDeadLetters([0], 'tail')],
+    ['a replay of 5,001 dead letters', (s) => s.replayDeadLetters(Array.from({ length: 5001 }, (_, i) => i + 1), 'tail')],
+    ['a purge with a cutoff before 1970', (s) => s.purgeDeadLetters([1], -1)],
+    ['a purge of a fractional number', (s) => s.purgeDeadLetters([1.5], Date.now())],
+    ['a migration of 0 letters', (s) => s.migrateDeadLetters(0, 10, Date.now())],
+    ['a migration with a cap of 0', (s) => s.migrateDeadLetters(10, 0, Date.now())],
     ['an empty batch', (s) => s.commitBatch(p1, { envelopes: [], dead: [], windows: new Map([[start, good()]]) }, RULES)],
     ['a zero window size', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, good()]]) }, { ...RULES, windowMs: 0 })],
     ['an infinite retention', (s) => s.commitBatch(p1, { envelopes: bytes('e1', 'e2'), dead: [], windows: new Map([[start, good()]]) }, { ...RULES, retentionMs: Number.POSITIVE_INFINITY })],
@@ -219,6 +236,11 @@ describe('every script checks its arguments before its first write', () => {
   it.each(hostile)('refuses %s and writes nothing, in the script and in the client', async (_, call) => {
     await env.redis.client.rpush(env.redis.keys.queue, 'e1', 'e2', 'e3');
     await env.redis.client.hset(env.redis.keys.offsets, 'f1', '0:0');
+    // A dead letter to replay or purge, one of the earlier format to migrate.
+    const letter = deadLetterOf(Buffer.from(`{"v":2,"host":"h","source":"s","id":"f:1","ingestedAt":${Date.now()}}\n{}`), 'x', 'm', 1000, { v: 2, host: 'h', source: 's', id: 'f:1', ingestedAt: Date.now(), line: '{}' });
+    await env.redis.client.hset(env.redis.keys.deadLetters, '1', letter.record);
+    await env.redis.client.zadd(env.redis.keys.deadIndex, 1000, '0000000000000001:x');
+    await env.redis.client.rpush(env.redis.keys.legacyDead, '{"reason":"x","line":"y","at":1000}');
     await scripts.acquireLease(p1);
     await scripts.claimBatch(p1, 'next', 2);
     const before = await snapshot();

@@ -134,3 +134,31 @@ export class CremaProcess {
     return this.exited;
   }
 }
+
+/** What a `crema` command that runs to its end printed, as bytes and as text, and its exit code. */
+export interface CremaBytesRun {
+  readonly code: number | null;
+  /** Standard output as bytes (`crema dead show --raw` writes raw bytes). */
+  readonly stdout: Buffer;
+  readonly stderr: string;
+  /** Standard output as text. */
+  readonly out: string;
+}
+
+/** Runs `crema <command> <flags>` to its end (killed after `timeoutMs`), keeping standard output's bytes. */
+export function runCremaBytes(command: string, flags: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CremaBytesRun> {
+  const child = spawn(process.execPath, [CLI, command, ...flags], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      const out = Buffer.concat(stdout);
+      resolve({ code, stdout: out, stderr: Buffer.concat(stderr).toString(), out: out.toString() });
+    });
+  });
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatchCounter } from '../../processor/batch-counter.js';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
+import { type DeadLetterEntry, decodeDeadLetter } from '../../core/dead-letter.js';
 import { EnvelopeFramer } from '../../core/envelope.js';
 
 const W = 10_000;
@@ -9,6 +10,8 @@ const framer = new EnvelopeFramer('h', '/orders.log', 'f.0');
 /** Envelopes as a claim returns them: bytes. */
 const bytes = (...envelopes: string[]) => envelopes.map((e) => Buffer.from(e));
 const T = 1_795_304_350_000;
+/** The dead letters of a batch as the store would read them back. */
+const decoded = (dead: readonly DeadLetterEntry[]) => dead.map((d, i) => decodeDeadLetter(i + 1, d.record)!);
 
 describe('BatchCounter', () => {
   it('counts orders per event-time window: age and payment per order, coffee per drink', () => {
@@ -48,18 +51,20 @@ describe('BatchCounter', () => {
   });
 
   it('turns bad lines and bad envelopes into dead letters with reasons', () => {
-    const counts = counter.count(
-      bytes(framer.frame(7, T, '{"broken'), framer.oversizeHeader(9, T, 2_097_152) + 'xxxx', 'garbage in the queue', framer.frame(12, T, 'z'.repeat(5000))),
-      T + 1,
-    );
+    const claimed = bytes(framer.frame(7, T, '{"broken'), framer.oversizeHeader(9, T, 2_097_152) + 'xxxx', 'garbage in the queue', framer.frame(12, T, 'z'.repeat(5000)));
+    const counts = counter.count(claimed, T + 1);
     expect(counts.counted).toBe(0);
-    const dead = counts.dead.map((d) => JSON.parse(d));
+    expect(counts.dead.map((d) => [d.reason, d.at])).toEqual(['invalid_json', 'line_too_long', 'invalid_envelope', 'invalid_json'].map((r) => [r, T + 1]));
+    const dead = decoded(counts.dead);
     expect(dead.map((d) => d.reason)).toEqual(['invalid_json', 'line_too_long', 'invalid_envelope', 'invalid_json']);
-    expect(dead[0]).toMatchObject({ id: 'f.0:7', source: '/orders.log', host: 'h', line: '{"broken', truncated: false, at: T + 1 });
-    expect(dead[1]).toMatchObject({ id: 'f.0:9', line: 'xxxx', truncated: true });
-    expect(dead[1].message).toMatch(/2097152 bytes/);
-    expect(dead[2]).toMatchObject({ id: null, line: 'garbage in the queue' });
-    expect(dead[3].line).toHaveLength(4096);
+    expect(dead[0]).toMatchObject({ envelopeHeader: { id: 'f.0:7', source: '/orders.log', host: 'h', ingestedAt: T }, line: Buffer.from('{"broken'), truncated: false, at: T + 1, replays: 0 });
+    expect(dead[0]!.element).toEqual(claimed[0]);
+    expect(dead[1]).toMatchObject({ envelopeHeader: { id: 'f.0:9', oversize: 2_097_152 }, line: Buffer.from('xxxx'), truncated: true, bytes: 2_097_152 });
+    expect(dead[1]!.message).toMatch(/2097152 bytes/);
+    expect(dead[2]).toMatchObject({ envelope: false, line: Buffer.from('garbage in the queue'), truncated: false });
+    expect(dead[2]!.envelopeHeader).toBeUndefined();
+    expect(dead[3]!.line).toEqual(Buffer.from('z'.repeat(4096)));
+    expect(dead[3]).toMatchObject({ truncated: true, bytes: 5000 });
     expect(Object.fromEntries(counts.deadByReason)).toEqual({ invalid_json: 2, line_too_long: 1, invalid_envelope: 1 });
   });
 
@@ -70,12 +75,31 @@ describe('BatchCounter', () => {
     const counts = counter.count(bytes(...absurd.map(header), framer.frame(0, T, line)), T);
     expect(counts.counted).toBe(1);
     expect([...counts.windows.keys()]).toEqual([T]);
-    const dead = counts.dead.map((d) => JSON.parse(d));
+    const dead = decoded(counts.dead);
     expect(dead.map((d) => d.reason)).toEqual(absurd.map(() => 'invalid_envelope'));
-    expect(dead.map((d) => d.line)).toEqual(absurd.map(() => line));
-    expect(dead[0].message).toMatch(/not a time/);
-    expect(dead[4].message).toMatch(/ahead of this processor's clock/);
-    expect(dead[5].message).toMatch(/older than the retention/);
+    expect(dead.map((d) => d.line.toString())).toEqual(absurd.map(() => line));
+    expect(dead[0]!.message).toMatch(/not a time/);
+    expect(dead[4]!.message).toMatch(/ahead of this processor's clock/);
+    expect(dead[5]!.message).toMatch(/older than the retention/);
+  });
+
+  it('keeps the bytes of a bad line as claimed, not their UTF-8 decoding, and the replay count of a replayed envelope', () => {
+    const binary = Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0xc3, 0x28, 0xe2, 0x82]);
+    const replayed = `{"v":2,"host":"h","source":"/orders.log","id":"f.0:3","ingestedAt":${T},"replays":2}\n{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Tea"]}`;
+    const claimed = [Buffer.concat([Buffer.from(framer.header(0, T)), binary]), Buffer.from(replayed)];
+    const dead = decoded(counter.count(claimed, T).dead);
+    expect(dead[0]!.line).toEqual(binary);
+    expect(dead[0]!.element).toEqual(claimed[0]);
+    expect(dead[1]).toMatchObject({ reason: 'unknown_value', replays: 2, element: claimed[1] });
+  });
+
+  it('leaves replayed envelopes out of the latency: their ingestion time is old on purpose', () => {
+    const line = '{"customerAgeGrade":"1020","paymentMethod":"Cash","orders":["Espresso"]}';
+    const replayed = `{"v":2,"host":"h","source":"/orders.log","id":"f.0:3","ingestedAt":${T - 60_000},"replays":1}\n${line}`;
+    const counts = counter.count(bytes(replayed, framer.frame(9, T, line)), T + 10);
+    expect(counts.counted).toBe(2);
+    expect(counts.oldestIngestedAt).toBe(T);
+    expect(counter.count(bytes(replayed), T).oldestIngestedAt).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('keeps the claimed envelopes, byte for byte, for the commit to check', () => {

@@ -1,8 +1,9 @@
 --[[
-  Commits a claimed batch, fenced by the lease: adds the batch's counts to its windows, appends
+  Commits a claimed batch, fenced by the lease: adds the batch's counts to its windows, stores
   its dead letters and removes the batch (the first ARGV[6] envelopes) from the processing list,
   all or nothing. Counts that land in a window already closed are also added to its `late`
-  field, and the window is marked revised.
+  field, and the window is marked revised. When the dead-letter store holds more than ARGV[9]
+  letters, the oldest are dropped and counted (`trimmed`).
 
   Nothing is written unless every argument is well formed, the lease is held with this token,
   and the processing list still starts with exactly this batch (its first and last envelopes
@@ -10,13 +11,15 @@
   before it had the latest claim or commit holds another list, and trimming it blindly would
   drop envelopes nobody counted.
 
-  KEYS[1]  lease       the consumer's fencing token
-  KEYS[2]  processing  the consumer's claimed batch
-  KEYS[3]  windows     sorted set of all window starts
-  KEYS[4]  open        sorted set of windows not yet closed
-  KEYS[5]  dirty       set of windows changed since the last publish
-  KEYS[6]  dead        list of dead letters
-  KEYS[7]  changes     stream of window events
+  KEYS[1]  lease         the consumer's fencing token
+  KEYS[2]  processing    the consumer's claimed batch
+  KEYS[3]  windows       sorted set of all window starts
+  KEYS[4]  open          sorted set of windows not yet closed
+  KEYS[5]  dirty         set of windows changed since the last publish
+  KEYS[6]  dead letters  hash: number -> record
+  KEYS[7]  dead index    sorted set of "<number, 16 digits>:<reason>" by time
+  KEYS[8]  dead counters hash: seq, trimmed, …
+  KEYS[9]  changes       stream of window events
   ARGV[1]  token
   ARGV[2]  lease time (ms), renewed here
   ARGV[3]  window key prefix (a window's key is prefix .. start)
@@ -25,14 +28,16 @@
   ARGV[6]  envelopes in the batch N (the first N of the processing list)
   ARGV[7]  the batch's first envelope, byte for byte
   ARGV[8]  the batch's last envelope, byte for byte
-  ARGV[9]  number of dead letters D, followed by D dead letters (JSON)
+  ARGV[9]  most dead letters kept
+  ARGV[10] number of dead letters D, followed by D triples (reason, time in ms, record)
   then, per window: start, orders in it, number of field pairs P, then P pairs (field, increment)
 
-  Returns {0, late orders} on success, {-2} when the lease is not held with this token,
-  {-3} when the processing list does not start with this batch, {-4, message} when an argument
-  is malformed. Only {0, …} writes anything.
+  Returns {0, late orders, dead letters dropped at the cap} on success, {-2} when the lease is
+  not held with this token, {-3} when the processing list does not start with this batch,
+  {-4, message} when an argument is malformed. Only {0, …} writes anything.
 ]]
 --- @include "arguments"
+--- @include "dead-letters"
 
 return withArguments(function()
   local b = {}
@@ -45,16 +50,22 @@ return withArguments(function()
   if type(ARGV[7]) ~= 'string' or type(ARGV[8]) ~= 'string' then
     reject('the first and last envelopes of the batch are missing')
   end
-  local i = 9
+  b.deadMax = wholeNumber(ARGV[9], 'dead letter cap', 1, 1000000000)
+  local i = 10
   local deadCount = wholeNumber(ARGV[i], 'dead letter count', 0, b.size)
-  if i + deadCount > #ARGV then
+  if i + 3 * deadCount > #ARGV then
     reject('the arguments end inside the dead letters')
   end
-  b.deadFrom, b.deadTo = i + 1, i + deadCount
-  for j = b.deadFrom, b.deadTo do
-    nonEmpty(ARGV[j], 'dead letter')
+  b.dead = {}
+  for j = i + 1, i + 3 * deadCount, 3 do
+    local reason = nonEmpty(ARGV[j], 'dead letter reason')
+    if not string.match(reason, '^[%w_]+$') then
+      reject('dead letter reason must be letters, digits and _, got ' .. reason)
+    end
+    wholeNumber(ARGV[j + 1], 'dead letter time', 0, MAX_EPOCH_MS)
+    b.dead[#b.dead + 1] = {reason = reason, at = ARGV[j + 1], record = nonEmpty(ARGV[j + 2], 'dead letter record')}
   end
-  i = i + deadCount + 1
+  i = i + 3 * deadCount + 1
   b.windows = {}
   local counted = 0
   while i <= #ARGV do
@@ -98,8 +109,10 @@ end, function(batch)
   end
 
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  if batch.deadTo >= batch.deadFrom then
-    redis.call('RPUSH', KEYS[6], unpack(ARGV, batch.deadFrom, batch.deadTo))
+  local trimmed = 0
+  if #batch.dead > 0 then
+    storeDeadLetters(KEYS[6], KEYS[7], KEYS[8], batch.dead)
+    trimmed = trimDeadLetters(KEYS[6], KEYS[7], KEYS[8], batch.deadMax)
   end
 
   local late = 0
@@ -113,7 +126,7 @@ end, function(batch)
       if w.orders > 0 then
         redis.call('HINCRBY', key, 'late', w.orders)
         late = late + w.orders
-        redis.call('XADD', KEYS[7], '*', 'start', w.start, 'kind', 'revised')
+        redis.call('XADD', KEYS[9], '*', 'start', w.start, 'kind', 'revised')
       end
     else
       redis.call('ZADD', KEYS[4], w.start, w.start)
@@ -124,5 +137,5 @@ end, function(batch)
   end
 
   redis.call('LTRIM', KEYS[2], batch.size, -1)
-  return {0, late}
+  return {0, late, trimmed}
 end)
