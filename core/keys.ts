@@ -26,7 +26,7 @@ const KEY_USERS = {
   queue: { collector: 'write', processor: 'write' },
   offsets: { collector: 'write' },
   offsetsSeen: { collector: 'write' },
-  // Dead letters: the processor writes them; `crema dead` runs with the processor's user.
+  // Dead letters: the processor writes them. `crema dead` is an operator's tool with no user of its own yet: run it as an admin user.
   legacyDead: { processor: 'write' },
   deadLetters: { processor: 'write' },
   deadIndex: { processor: 'write' },
