@@ -135,7 +135,7 @@ export const SETTINGS = Object.freeze({
     flag: 'prefix',
     schema: z.string().regex(/^\S+$/, 'must be non-empty and without spaces'),
     default: 'coffee:',
-    doc: 'Prefix of every Redis key and channel; `{coffee}:` keeps all keys in one Redis Cluster slot.',
+    doc: 'Prefix of every Redis key and channel. (Redis Cluster is not supported yet: see `docs/architecture.md`, "Shards".)',
     commands: [...REDIS, 'acl', 'dead'],
   }),
   host: setting({
