@@ -6,7 +6,7 @@
  * hash for it, so its ticker's watermark says instead: every window starting at or before
  * `closedThrough` that the shard had was closed by then, and one it never had holds nothing.
  */
-import type { WindowSnapshot } from './window-snapshot.js';
+import { type WindowSnapshot, emptyCounts } from './window-snapshot.js';
 
 /** What one shard knows of one window. */
 export interface ShardPart {
@@ -28,22 +28,17 @@ export function shardClosed(part: ShardPart, start: number): boolean {
 export function mergeWindow(start: number, windowMs: number, parts: readonly ShardPart[]): WindowSnapshot | undefined {
   const counted = parts.filter((p) => p.snapshot !== undefined).map((p) => p.snapshot!);
   if (counted.length === 0) return undefined;
-  const age: Record<string, number> = {};
-  const payment: Record<string, number> = {};
-  const coffee: Record<string, number> = {};
-  let orders = 0;
-  let drinks = 0;
-  let late = 0;
+  const total = emptyCounts();
   for (const s of counted) {
-    orders += s.orders;
-    drinks += s.drinks;
-    late += s.late;
-    addInto(age, s.age);
-    addInto(payment, s.payment);
-    addInto(coffee, s.coffee);
+    total.orders += s.orders;
+    total.drinks += s.drinks;
+    total.late += s.late;
+    addInto(total.age, s.age);
+    addInto(total.payment, s.payment);
+    addInto(total.coffee, s.coffee);
   }
   const final = parts.every((p) => shardClosed(p, start));
-  return { start, end: start + windowMs, final, orders, drinks, late, age, payment, coffee };
+  return { start, end: start + windowMs, final, ...total };
 }
 
 function addInto(total: Record<string, number>, part: Readonly<Record<string, number>>): void {

@@ -36,27 +36,37 @@ export interface WindowSnapshot {
   readonly coffee: Readonly<Record<string, number>>;
 }
 
+/** A window's counts, to fill in: {@link WindowSnapshot} without its times and finality. */
+export interface WindowCounts {
+  orders: number;
+  drinks: number;
+  late: number;
+  readonly age: Record<string, number>;
+  readonly payment: Record<string, number>;
+  readonly coffee: Record<string, number>;
+}
+
+/** The counts of a window with nothing in it. */
+export function emptyCounts(): WindowCounts {
+  return { orders: 0, drinks: 0, late: 0, age: {}, payment: {}, coffee: {} };
+}
+
 /** Builds a snapshot from a window hash given as HGETALL's flat field/value list. */
 export function snapshotFromFields(start: number, windowMs: number, flat: readonly string[]): WindowSnapshot {
-  const age: Record<string, number> = {};
-  const payment: Record<string, number> = {};
-  const coffee: Record<string, number> = {};
-  let orders = 0;
-  let drinks = 0;
-  let late = 0;
+  const counts = emptyCounts();
   let final = false;
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const field = flat[i]!;
     const value = flat[i + 1]!;
-    if (field === FIELD.orders) orders = Number(value);
-    else if (field === FIELD.drinks) drinks = Number(value);
-    else if (field === FIELD.late) late = Number(value);
+    if (field === FIELD.orders) counts.orders = Number(value);
+    else if (field === FIELD.drinks) counts.drinks = Number(value);
+    else if (field === FIELD.late) counts.late = Number(value);
     else if (field === FIELD.final) final = value === '1';
-    else if (field.startsWith(AGE_FIELD)) age[field.slice(AGE_FIELD.length)] = Number(value);
-    else if (field.startsWith(PAYMENT_FIELD)) payment[field.slice(PAYMENT_FIELD.length)] = Number(value);
-    else if (field.startsWith(COFFEE_FIELD)) coffee[field.slice(COFFEE_FIELD.length)] = Number(value);
+    else if (field.startsWith(AGE_FIELD)) counts.age[field.slice(AGE_FIELD.length)] = Number(value);
+    else if (field.startsWith(PAYMENT_FIELD)) counts.payment[field.slice(PAYMENT_FIELD.length)] = Number(value);
+    else if (field.startsWith(COFFEE_FIELD)) counts.coffee[field.slice(COFFEE_FIELD.length)] = Number(value);
   }
-  return { start, end: start + windowMs, final, orders, drinks, late, age, payment, coffee };
+  return { start, end: start + windowMs, final, ...counts };
 }
 
 /** Same as {@link snapshotFromFields}, from ioredis's object form of HGETALL. */

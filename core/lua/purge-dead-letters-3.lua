@@ -17,12 +17,7 @@
 
 return withArguments(function()
   local cutoff = wholeNumber(ARGV[1], 'cutoff', 0, MAX_EPOCH_MS)
-  if #ARGV < 2 or #ARGV > 5001 then
-    reject('give from 1 to 5000 dead-letter numbers, got ' .. (#ARGV - 1))
-  end
-  for i = 2, #ARGV do
-    wholeNumber(ARGV[i], 'dead-letter number', 1, 9007199254740991)
-  end
+  checkDeadLetterNumbers()
   return cutoff
 end, function(cutoff)
   local deleted, gone, kept = {}, {}, {}

@@ -28,12 +28,7 @@ return withArguments(function()
   if ARGV[1] ~= 'head' and ARGV[1] ~= 'tail' then
     reject('where must be head or tail, got ' .. tostring(ARGV[1]))
   end
-  if #ARGV < 2 or #ARGV > 5001 then
-    reject('give from 1 to 5000 dead-letter numbers, got ' .. (#ARGV - 1))
-  end
-  for i = 2, #ARGV do
-    wholeNumber(ARGV[i], 'dead-letter number', 1, 9007199254740991)
-  end
+  checkDeadLetterNumbers()
 end, function()
   local replayed, gone, kept = {}, {}, {}
   local envelopes = {}

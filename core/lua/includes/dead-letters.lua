@@ -12,6 +12,17 @@
 -- (a cap lowered by a lot is reached over several calls).
 local MAX_TRIM_PER_CALL = 10000
 
+-- Checks, in a script's parse phase (no write), that ARGV[2…] are 1 to 5000 dead-letter numbers.
+-- Needs the "arguments" include before this one.
+local function checkDeadLetterNumbers()
+  if #ARGV < 2 or #ARGV > 5001 then
+    reject('give from 1 to 5000 dead-letter numbers, got ' .. (#ARGV - 1))
+  end
+  for i = 2, #ARGV do
+    wholeNumber(ARGV[i], 'dead-letter number', 1, 9007199254740991)
+  end
+end
+
 local function deadLetterMember(id, reason)
   return string.format('%016d', id) .. ':' .. reason
 end
