@@ -20,7 +20,7 @@ export async function benchCollector(
   await Promise.all([connectRedis(redis), connectRedis(probe)]);
   const collector = new Collector({
     redis,
-    keys,
+    shards: [keys],
     files: [file],
     host: 'bench',
     from: 'beginning',

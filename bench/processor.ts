@@ -1,11 +1,12 @@
 /** Processor throughput: queue → committed windows, exactly once; the one-LPOP-per-order baseline; parse + count alone. */
 import { DEFAULT_CATALOG } from '../core/catalog.js';
 import { EnvelopeFramer, parseEnvelope } from '../core/envelope.js';
+import type { RedisKeys } from '../core/keys.js';
 import type { Metrics } from '../core/metrics.js';
 import { createOrderValidator } from '../core/order.js';
-import { connectRedis, createRedis } from '../core/redis.js';
+import { connectRedis, createRedis, type RedisClient } from '../core/redis.js';
 import { BatchCounter } from '../processor/batch-counter.js';
-import { Processor } from '../processor/processor.js';
+import { Processor, type ProcessorOptions } from '../processor/processor.js';
 import { benchKeys, freshMetrics, quietLog, waitUntil } from './support.js';
 import { z } from 'zod';
 
@@ -16,18 +17,9 @@ export function frame(lines: readonly string[], ingestedAt = Date.now()): string
   return lines.map((line, i) => framer.frame(i, ingestedAt, line));
 }
 
-export async function benchProcessor(
-  url: string,
-  envelopes: readonly string[],
-  batchSize: number,
-  metrics: Metrics = freshMetrics(),
-): Promise<{ ordersPerSecond: number; seconds: number }> {
-  const keys = benchKeys();
-  const redis = createRedis(url, { name: 'bench-processor' });
-  const probe = createRedis(url, { name: 'bench-probe' });
-  await Promise.all([connectRedis(redis), connectRedis(probe)]);
-  for (let i = 0; i < envelopes.length; i += 5000) await probe.rpush(keys.queue, ...envelopes.slice(i, i + 5000));
-  const processor = new Processor({
+/** The processor as the benchmark runs it: consumer `bench`, 10 s windows, no logs. */
+export function benchProcessorOptions(redis: RedisClient, keys: RedisKeys, batchSize: number, metrics: Metrics): ProcessorOptions {
+  return {
     redis,
     keys,
     consumer: 'bench',
@@ -41,7 +33,21 @@ export async function benchProcessor(
     tickMs: 1000,
     log: quietLog,
     metrics,
-  });
+  };
+}
+
+export async function benchProcessor(
+  url: string,
+  envelopes: readonly string[],
+  batchSize: number,
+  metrics: Metrics = freshMetrics(),
+): Promise<{ ordersPerSecond: number; seconds: number }> {
+  const keys = benchKeys();
+  const redis = createRedis(url, { name: 'bench-processor' });
+  const probe = createRedis(url, { name: 'bench-probe' });
+  await Promise.all([connectRedis(redis), connectRedis(probe)]);
+  for (let i = 0; i < envelopes.length; i += 5000) await probe.rpush(keys.queue, ...envelopes.slice(i, i + 5000));
+  const processor = new Processor(benchProcessorOptions(redis, keys, batchSize, metrics));
   const started = performance.now();
   void processor.start();
   await waitUntil(async () => (await probe.llen(keys.queue)) === 0 && (await probe.exists(keys.processing('bench'))) === 0, 120_000, 5);

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchCluster, clusterRows } from './cluster.js';
 import { benchCollector, benchRpushPerLine } from './collector.js';
 import { loadConfig } from '../core/settings/index.js';
 import { benchExporter } from './exporter.js';
@@ -29,6 +30,8 @@ const SIZES = {
   latencySeconds: Number(process.env.BENCH_LATENCY_SECONDS ?? 15),
   outageLines: 500_000,
   metricsRounds: Number(process.env.BENCH_METRICS_ROUNDS ?? 5),
+  clusterOrdersPerShard: Number(process.env.BENCH_CLUSTER_ORDERS ?? 200_000),
+  clusterRounds: Number(process.env.BENCH_CLUSTER_ROUNDS ?? 3),
 };
 
 type Row = [measurement: string, value: string, note: string];
@@ -107,6 +110,10 @@ async function main(): Promise<void> {
   }
 
   // On servers of their own.
+  const cluster = await benchCluster(SIZES.clusterOrdersPerShard, SIZES.clusterRounds, DEFAULTS.processBatch);
+  results.cluster = cluster;
+  for (const row of clusterRows(cluster)) log(row);
+
   const exporter = await benchExporter();
   results.exporter = exporter;
   log(['exporter: window points into InfluxDB (points/s)', round(exporter.pointsPerSecond).toLocaleString('en'), 'a backlog of closed windows, from the changes stream']);

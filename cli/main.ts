@@ -4,7 +4,7 @@
  * Answers help, version and usage errors (`help.ts`), else reads and validates the configuration
  * once, then runs the command's stages.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import { createCollector } from '../collector/main.js';
 import { createExporter } from '../exporter/main.js';
 import { ConfigError, ListenError } from '../core/errors.js';
@@ -79,7 +79,7 @@ const STAGE_NAMES: Record<Command, string> = {
 /** `crema acl`: the lines on standard output (for `| redis-cli`), a note on standard error for a missing password. */
 function printAcl(config: Config): void {
   const { aclCollectorPassword: collector, aclProcessorPassword: processor, aclExporterPassword: exporter, aclWebPassword: web } = config;
-  const { lines, withoutPassword } = aclCommand(config.prefix, { collector, processor, exporter, web });
+  const { lines, withoutPassword } = aclCommand(config.prefix, config.shards, { collector, processor, exporter, web });
   process.stdout.write(`${lines.join('\n')}\n`);
   if (withoutPassword.length > 0) {
     process.stderr.write(`crema acl: no password given for ${withoutPassword.join(', ')} (CREMA_ACL_<STAGE>_PASSWORD, or its _FILE); their lines hold a placeholder that Redis refuses\n`);
@@ -98,7 +98,7 @@ async function run(config: Config): Promise<void> {
   });
   const metrics = createMetrics(config.host);
   const stages: Stage[] = [];
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   if (config.command === 'generate' || config.command === 'up') {
     stages.push(createGenerator(config, config.command === 'up' ? logger('generator') : log, metrics));
   }

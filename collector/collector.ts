@@ -6,34 +6,46 @@
  * Batches are pipelined (several in flight on one connection, answered in order). On any
  * failure the collector waits for what is in flight, reloads every position from Redis and
  * reads again from there: memory stays bounded and nothing is skipped or pushed twice.
+ *
+ * With several shards, each followed path (and every file rotated away from it) belongs to one
+ * shard: its lines go to that shard's queue and its position is kept in that shard, so a push
+ * touches one slot of a Redis Cluster. Reading pauses while any shard's queue is over its bound.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Redis } from 'ioredis';
 import { Backoff, sleep } from '../core/backoff.js';
 import { CremaError, OffsetConflictError, errorType } from '../core/errors.js';
 import type { RedisKeys } from '../core/keys.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { connectRedis } from '../core/redis.js';
+import { type RedisClient, connectRedis } from '../core/redis.js';
 import { Scripts } from '../core/scripts.js';
+import { shardOfFile } from '../core/shards.js';
 import { CatchUpLog } from './catch-up-log.js';
 import type { Batch, FileTail } from './file-tail.js';
 import { OffsetPruner } from './offset-pruning.js';
-import { parsePosition } from './position.js';
-import { SourceFollower } from './source-follower.js';
+import { formatPosition, parsePosition } from './position.js';
+import { type FormerPosition, SourceFollower } from './source-follower.js';
 
 export interface CollectorOptions {
-  readonly redis: Redis;
-  readonly keys: RedisKeys;
+  readonly redis: RedisClient;
+  /** Every shard's keys, in shard order (`core/shards.ts`). */
+  readonly shards: readonly RedisKeys[];
+  /** The shard of a followed path (absolute). @defaultValue by host and path ({@link shardOfFile}) */
+  readonly shardOf?: (path: string) => number;
+  /**
+   * Keys that may hold positions from before the shard count changed, besides the other shards:
+   * the prefix's own, when one shard on one Redis becomes several. @defaultValue none
+   */
+  readonly formerShards?: readonly RedisKeys[];
   readonly files: readonly string[];
   readonly host: string;
   readonly from: 'beginning' | 'end';
   readonly maxLineBytes: number;
   /** Most lines per push. */
   readonly batchLines: number;
-  /** Queue length above which reading pauses. */
+  /** Queue length (of any shard) above which reading pauses. */
   readonly queueMax: number;
   readonly pollMs: number;
   /**
@@ -55,46 +67,72 @@ const BATCHES_PER_TURN = 16;
 const RESUME_BELOW = 0.9;
 const DEFAULT_RETENTION_MS = 7 * 86_400_000;
 
+/** One shard as the collector uses it. */
+interface Shard {
+  readonly index: number;
+  readonly keys: RedisKeys;
+  readonly scripts: Scripts;
+  readonly followers: SourceFollower[];
+  readonly pruner: OffsetPruner;
+  /** The queue's length as the last push or check saw it. */
+  queueLength: number;
+}
+
 export class Collector {
-  private readonly followers: SourceFollower[];
-  private readonly scripts: Scripts;
+  private readonly followers: SourceFollower[] = [];
+  private readonly shards: Shard[];
+  private readonly shardOfFollower = new Map<SourceFollower, Shard>();
   private readonly stopping = new AbortController();
   private readonly inFlight: Promise<void>[] = [];
   private readonly watchers: FSWatcher[] = [];
   private wake: (() => void) | undefined;
   private failure: unknown;
-  private queueLength = 0;
   private checkedAt = 0;
   private checks = 0;
-  private readonly pruner: OffsetPruner;
   private readonly pruneEveryMs: number;
   private pruneAt = 0;
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: CollectorOptions) {
-    this.scripts = new Scripts(options.redis, options.keys);
     const catchUp = new CatchUpLog(options.log);
-    this.followers = options.files.map(
-      (file) =>
-        new SourceFollower(resolve(file), {
-          redis: options.redis,
-          scripts: this.scripts,
-          keys: options.keys,
-          host: options.host,
-          maxLineBytes: options.maxLineBytes,
-          log: options.log,
-          metrics: options.metrics,
-          catchUp,
-        }),
-    );
     const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
-    this.pruner = new OffsetPruner({
-      redis: options.redis,
-      keys: options.keys,
-      paths: this.followers.map((f) => f.path),
-      openFiles: () => this.followers.flatMap((f) => f.tails().map((t) => t.key)),
-      retentionMs,
+    const shardOf = options.shardOf ?? ((path: string) => shardOfFile(options.host, path, options.shards.length));
+    this.shards = options.shards.map((keys, index) => {
+      const followers: SourceFollower[] = [];
+      return {
+        index,
+        keys,
+        scripts: new Scripts(options.redis, keys),
+        followers,
+        pruner: new OffsetPruner({
+          redis: options.redis,
+          keys,
+          paths: () => followers.map((f) => f.path),
+          openFiles: () => followers.flatMap((f) => f.tails().map((t) => t.key)),
+          retentionMs,
+        }),
+        queueLength: 0,
+      };
     });
+    for (const file of options.files) {
+      const path = resolve(file);
+      const shard = this.shards[shardOf(path)];
+      if (!shard) throw new RangeError(`shard ${shardOf(path)} of ${path} is not one of 0…${this.shards.length - 1}`);
+      const follower = new SourceFollower(path, {
+        redis: options.redis,
+        scripts: shard.scripts,
+        keys: shard.keys,
+        host: options.host,
+        maxLineBytes: options.maxLineBytes,
+        log: this.shards.length > 1 ? options.log.child({ shard: shard.index }) : options.log,
+        metrics: options.metrics,
+        catchUp,
+        formerPosition: (key) => this.formerPosition(key, shard),
+      });
+      this.followers.push(follower);
+      shard.followers.push(follower);
+      this.shardOfFollower.set(follower, shard);
+    }
     this.pruneEveryMs = options.pruneEveryMs ?? Math.min(retentionMs / 10, 3_600_000);
   }
 
@@ -134,6 +172,29 @@ export class Collector {
     return { bytesBehind, pushesInFlight: this.inFlight.length, checks: this.checks };
   }
 
+  /**
+   * The position of a file stored in another shard than `shard`: the shard count changed since
+   * the file was last read (docs/scaling.md, "Changing the shard count").
+   */
+  private async formerPosition(key: string, shard: Shard): Promise<FormerPosition | undefined> {
+    const { redis } = this.options;
+    const elsewhere = [...this.shards.filter((s) => s !== shard).map((s) => s.keys), ...(this.options.formerShards ?? [])];
+    for (const keys of elsewhere) {
+      const [position] = await redis.hmget(keys.offsets, key);
+      if (position !== null && position !== undefined && parsePosition(position)) {
+        return { position, where: keys.offsets, forget: () => redis.hdel(keys.offsets, key) };
+      }
+    }
+    return undefined;
+  }
+
+  /** The longest queue of the shards, which holds reading back. */
+  private get queueLength(): number {
+    let longest = 0;
+    for (const shard of this.shards) longest = Math.max(longest, shard.queueLength);
+    return longest;
+  }
+
   private async run(): Promise<void> {
     try {
       await this.startFollowers();
@@ -152,6 +213,8 @@ export class Collector {
         // truncation is seen before the file grows back past the old offset.
         if (pushed && Date.now() - this.checkedAt < this.options.pollMs) continue;
         await this.settle();
+        if (this.failure !== undefined) continue;
+        await this.verifyPositions();
         if (this.failure !== undefined) continue;
         this.checkedAt = Date.now();
         if (this.checkedAt >= this.pruneAt) await this.pruneOffsets();
@@ -175,7 +238,7 @@ export class Collector {
           if (this.stopped || this.failure !== undefined || this.queueLength > this.options.queueMax) return pushed;
           const batch = await tail.nextBatch(this.options.batchLines, Date.now());
           if (!batch) break;
-          await this.push(batch);
+          await this.push(batch, this.shardOfFollower.get(follower)!);
           pushed = true;
         }
       }
@@ -184,15 +247,15 @@ export class Collector {
   }
 
   /** Sends a batch; waits only when too many are in flight. */
-  private async push(batch: Batch): Promise<void> {
+  private async push(batch: Batch, shard: Shard): Promise<void> {
     const { metrics } = this.options;
     const source = batch.tail.source;
-    const sent = this.scripts
+    const sent = shard.scripts
       .pushBatch({ fileKey: batch.tail.key, expected: batch.expected, next: batch.next, packed: batch.packed })
       .then((queueLength) => {
         batch.tail.acknowledge(batch);
         batch.release();
-        this.queueLength = queueLength;
+        shard.queueLength = queueLength;
         metrics.collector.queueLength.set(this.queueLength);
         metrics.collector.lines.inc({ source }, batch.count);
         metrics.collector.bytes.inc({ source }, batch.bytes);
@@ -208,6 +271,31 @@ export class Collector {
     while (this.inFlight.length > 0) await this.inFlight.shift();
   }
 
+  /**
+   * Checks that Redis holds every open file's position as this collector last pushed it. A push
+   * Redis acknowledged can still be undone: a failover to a replica that had not received it.
+   * The next push would find out (its expected position would not match), but a file that has no
+   * next push (idle, or drained) would keep its lines out of the queue: reloading the positions
+   * pushes them again.
+   */
+  private async verifyPositions(): Promise<void> {
+    try {
+      for (const shard of this.shards) {
+        const tails: FileTail[] = shard.followers.flatMap((f) => [...f.tails()]);
+        if (tails.length === 0) continue;
+        const stored = await this.options.redis.hmget(shard.keys.offsets, ...tails.map((t) => t.key));
+        tails.forEach((tail, i) => {
+          const pushed = formatPosition(tail.committed);
+          if (stored[i] !== pushed) {
+            throw new CremaError(`Redis holds position ${stored[i] ?? 'none'} for file ${tail.key} (${tail.path}), not ${pushed} as pushed: acknowledged pushes were lost (a failover?)`, 'position_lost');
+          }
+        });
+      }
+    } catch (error) {
+      this.failure ??= error;
+    }
+  }
+
   /** Checks every path for rotation and truncation; returns whether that produced work. */
   private async checkFiles(): Promise<boolean> {
     let changed = false;
@@ -215,7 +303,7 @@ export class Collector {
       for (const follower of this.followers) {
         const before = follower.tails().length;
         const batches = await follower.check(Date.now());
-        for (const batch of batches) await this.push(batch);
+        for (const batch of batches) await this.push(batch, this.shardOfFollower.get(follower)!);
         changed ||= batches.length > 0 || follower.tails().length > before;
       }
     } catch (error) {
@@ -231,7 +319,7 @@ export class Collector {
    * and reads again from there, retrying with backoff while Redis is unreachable.
    */
   private async recover(): Promise<void> {
-    const { log, metrics, redis, keys } = this.options;
+    const { log, metrics, redis } = this.options;
     const error = this.failure;
     await this.settle();
     const type = errorType(error);
@@ -243,10 +331,14 @@ export class Collector {
     while (!this.stopped) {
       try {
         await connectRedis(redis, this.stopping.signal);
-        const tails: FileTail[] = this.followers.flatMap((f) => [...f.tails()]);
-        const stored = tails.length > 0 ? await redis.hmget(keys.offsets, ...tails.map((t) => t.key)) : [];
-        for (const [i, tail] of tails.entries()) {
-          const position = parsePosition(stored[i] ?? '');
+        // Every position first, then every restart: a failure halfway changes nothing.
+        const restarts: [FileTail, ReturnType<typeof parsePosition>][] = [];
+        for (const shard of this.shards) {
+          const tails: FileTail[] = shard.followers.flatMap((f) => [...f.tails()]);
+          const stored = tails.length > 0 ? await redis.hmget(shard.keys.offsets, ...tails.map((t) => t.key)) : [];
+          tails.forEach((tail, i) => restarts.push([tail, parsePosition(stored[i] ?? '')]));
+        }
+        for (const [tail, position] of restarts) {
           if (!position) throw new CremaError(`no stored position for file ${tail.key} (${tail.path})`, 'position_missing');
           tail.restartAt(position);
         }
@@ -287,7 +379,8 @@ export class Collector {
   private async pruneOffsets(): Promise<void> {
     this.pruneAt = Date.now() + this.pruneEveryMs;
     try {
-      const { pruned } = await this.pruner.run();
+      let pruned = 0;
+      for (const shard of this.shards) pruned += (await shard.pruner.run()).pruned;
       if (pruned > 0) this.options.log.info({ pruned }, 'forgot the read positions of files gone for longer than the retention');
     } catch (error) {
       this.options.metrics.errors.inc({ stage: 'collector', type: errorType(error) });
@@ -296,13 +389,14 @@ export class Collector {
   }
 
   private async waitForQueueToDrain(): Promise<void> {
-    const { redis, keys, queueMax, pollMs, log, metrics } = this.options;
+    const { redis, queueMax, pollMs, log, metrics } = this.options;
     await this.settle();
     metrics.collector.backpressurePauses.inc();
     log.warn({ queueLength: this.queueLength, queueMax }, 'queue over its bound: pausing reading');
     while (!this.stopped && this.failure === undefined) {
       try {
-        this.queueLength = await redis.llen(keys.queue);
+        const lengths = await Promise.all(this.shards.map((shard) => redis.llen(shard.keys.queue)));
+        lengths.forEach((length, i) => (this.shards[i]!.queueLength = length));
         metrics.collector.queueLength.set(this.queueLength);
       } catch (error) {
         this.failure = error;

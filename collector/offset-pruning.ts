@@ -20,7 +20,7 @@
 import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import type { RedisKeys } from '../core/keys.js';
 import { fileKey, identityOf } from './file-identity.js';
 import { isRotationOf } from './rotation-names.js';
@@ -29,10 +29,10 @@ import { isRotationOf } from './rotation-names.js';
 const CHUNK = 1000;
 
 export interface OffsetPrunerOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   /** The followed paths (absolute). */
-  readonly paths: readonly string[];
+  readonly paths: () => readonly string[];
   /** Keys of the files open right now: followed, or rotated away and still being drained. */
   readonly openFiles: () => Iterable<string>;
   /** How long after it was last seen a file's position is deleted (ms). */
@@ -61,7 +61,7 @@ export class OffsetPruner {
   /** Keys of the open files and of the files at every followed path and its rotation names. */
   private async presentFiles(): Promise<Set<string>> {
     const keys = new Set(this.options.openFiles());
-    for (const path of this.options.paths) {
+    for (const path of this.options.paths()) {
       const name = basename(path);
       let entries: string[];
       try {

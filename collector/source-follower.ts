@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import type { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -21,7 +21,7 @@ import { isRotationOf } from './rotation-names.js';
 export const ROTATED_LINGER_MS = 5000;
 
 export interface FollowerOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly scripts: Scripts;
   readonly keys: RedisKeys;
   readonly host: string;
@@ -30,6 +30,20 @@ export interface FollowerOptions {
   readonly metrics: Metrics;
   /** Says when a file is far behind, how far while catching up, and when it has caught up. */
   readonly catchUp: CatchUpLog;
+  /**
+   * A position stored for the file elsewhere (another shard, before the shard count changed), for
+   * a file its own shard does not know. @defaultValue none
+   */
+  readonly formerPosition?: (fileKey: string) => Promise<FormerPosition | undefined>;
+}
+
+/** A file's position found where an earlier shard count kept it. */
+export interface FormerPosition {
+  readonly position: string;
+  /** The hash that held it. */
+  readonly where: string;
+  /** Deletes it there, once carried over: a later count that maps the file back must not find it stale. */
+  forget(): Promise<unknown>;
 }
 
 export class SourceFollower {
@@ -125,7 +139,11 @@ export class SourceFollower {
     const initial: Position = { generation: 0, offset: from === 'end' ? stats.size : 0 };
     const key = fileKey(identity);
     const [known] = await this.options.redis.hmget(this.options.keys.offsets, key);
-    const stored = known ?? (await this.options.scripts.initPosition(key, formatPosition(initial)));
+    // A file read under another shard count is resumed where it was, not read again or skipped.
+    const former = known === null ? await this.options.formerPosition?.(key) : undefined;
+    if (former) this.options.log.info({ source: this.path, file: key, position: former.position, from: former.where }, 'carried the read position over from where the previous shard count kept it');
+    const stored = known ?? (await this.options.scripts.initPosition(key, former?.position ?? formatPosition(initial)));
+    await former?.forget();
     const position = parsePosition(stored) ?? initial;
     const current = await this.openTail(this.path, identity, position, stats.size);
     this.current = current;
@@ -134,7 +152,7 @@ export class SourceFollower {
     // A new file at the path means a rename rotation; if the path was rotated more than once
     // since it was last looked at (or while the collector was down), files born in between
     // were rotated away unread.
-    if (known === null && this.newestFollowedBirth !== undefined) {
+    if (known === null && former === undefined && this.newestFollowedBirth !== undefined) {
       await this.adoptMissedRotations(this.newestFollowedBirth, identity.birthtimeMs);
     }
     this.newestFollowedBirth = Math.max(this.newestFollowedBirth ?? 0, identity.birthtimeMs);

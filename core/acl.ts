@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { REDIS_STAGES, RedisKeys, type RedisStage } from './keys.js';
 import { scriptCommands } from './scripts.js';
+import { shardLayout } from './shards.js';
 
 /** The Redis user of a stage. */
 export function aclUser(stage: RedisStage): string {
@@ -21,19 +22,22 @@ export function aclUser(stage: RedisStage): string {
  * liveness probe (`PING`), and `SELECT` when REDIS_URL names a database. `HELLO` and `AUTH` (the
  * login) and `QUIT` need no grant.
  */
-const CONNECTION_COMMANDS = ['client|setname', 'info', 'ping', 'select'] as const;
+// CLUSTER SLOTS is how a Redis Cluster client learns which node holds which shard.
+const CONNECTION_COMMANDS = ['client|setname', 'cluster|slots', 'info', 'ping', 'select'] as const;
 
 /** Commands each stage sends itself, besides scripts. */
 const STAGE_COMMANDS: Readonly<Record<RedisStage, readonly string[]>> = {
   // Positions (HMGET), the queue length for backpressure (LLEN), offset pruning (HSCAN, ZADD,
   // WATCH … MULTI HDEL ZREM EXEC).
-  collector: ['hmget', 'llen', 'hscan', 'zadd', 'zrangebyscore', 'watch', 'unwatch', 'multi', 'exec', 'hdel', 'zrem'],
-  // The shared settings (MULTI HSETNX HGETALL EXEC) and the ticker's PUBLISH.
-  processor: ['multi', 'exec', 'hsetnx', 'hgetall', 'publish'],
+  // WATCH … MULTI HDEL ZREM EXEC), the shard count (MULTI HSETNX HGETALL EXEC).
+  collector: ['hmget', 'llen', 'hscan', 'zadd', 'zrangebyscore', 'watch', 'unwatch', 'multi', 'exec', 'hdel', 'zrem', 'hsetnx', 'hgetall'],
+  // The shared settings (MULTI HSETNX HGETALL EXEC) and the ticker's PUBLISH (SPUBLISH with shards).
+  processor: ['multi', 'exec', 'hsetnx', 'hgetall', 'publish', 'spublish'],
   // The checkpoint and the closed-through watermark (GET, SET), the changes (XREAD), open windows (ZRANGE) and their hashes (HGETALL).
   exporter: ['get', 'set', 'xread', 'zrange', 'hgetall'],
-  // History (ZRANGE, HGETALL, and GET of each shard's closed-through watermark), the live stream (SUBSCRIBE).
-  web: ['zrange', 'hgetall', 'get', 'subscribe'],
+  // History (ZRANGE, HGETALL, and GET of each shard's closed-through watermark), the live stream
+  // (SUBSCRIBE, or SSUBSCRIBE to every shard's channel; leaving them when the stored shard count differs).
+  web: ['zrange', 'hgetall', 'get', 'subscribe', 'unsubscribe', 'ssubscribe', 'sunsubscribe'],
 };
 
 /**
@@ -62,11 +66,16 @@ export function stageScripts(stage: RedisStage): string[] {
   return [...scriptCommands().keys()].filter((name) => (stage === 'processor' ? !others.has(name) : (STAGE_SCRIPTS[stage] ?? []).includes(name)));
 }
 
-/** What each stage's user may do, under `keys`' prefix. */
-export function stageAcls(keys: RedisKeys): StageAcl[] {
+/** What each stage's user may do with the keys of `keys`, and of every shard in `shards`. */
+export function stageAcls(keys: RedisKeys, shards: readonly RedisKeys[] = []): StageAcl[] {
   const byScript = scriptCommands();
   return REDIS_STAGES.map((stage) => {
-    const grants = keys.grants(stage);
+    const every = [keys, ...shards].map((k) => k.grants(stage));
+    const unique = <T>(items: T[], id: (item: T) => string) => [...new Map(items.map((item) => [id(item), item])).values()];
+    const grants = {
+      keys: unique(every.flatMap((g) => g.keys), (k) => `${k.access}~${k.pattern}`),
+      channels: unique(every.flatMap((g) => g.channels), String),
+    };
     const scripts = stageScripts(stage);
     const commands = new Set<string>([...CONNECTION_COMMANDS, ...STAGE_COMMANDS[stage]]);
     if (scripts.length > 0) for (const command of ['eval', 'evalsha', ...scripts.flatMap((name) => byScript.get(name) ?? [])]) commands.add(command);
@@ -98,8 +107,9 @@ export function aclSetUser(acl: StageAcl, password: string | undefined): string 
 export type AclPasswords = Readonly<Partial<Record<RedisStage, string>>>;
 
 /** What `crema acl` prints: one `ACL SETUSER` line per stage, and the users it had no password for. */
-export function aclCommand(prefix: string, passwords: AclPasswords): { lines: string[]; withoutPassword: string[] } {
-  const acls = stageAcls(new RedisKeys(prefix));
+export function aclCommand(prefix: string, shards: number, passwords: AclPasswords): { lines: string[]; withoutPassword: string[] } {
+  // One shard keeps the prefix's own keys on one Redis and moves under a hash tag on a cluster: both are granted.
+  const acls = stageAcls(new RedisKeys(prefix), shardLayout(prefix, shards, true).shards);
   return {
     lines: acls.map((acl) => aclSetUser(acl, passwords[acl.stage])),
     withoutPassword: acls.filter((acl) => passwords[acl.stage] === undefined).map((acl) => acl.user),

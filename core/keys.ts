@@ -37,7 +37,7 @@ const KEY_USERS = {
   changes: { processor: 'write', exporter: 'read' },
   consumers: { processor: 'write' },
   exportCheckpoint: { exporter: 'write' },
-  settings: { processor: 'write', exporter: 'read', web: 'read' },
+  settings: { collector: 'write', processor: 'write', exporter: 'read', web: 'read' },
   closedThrough: { processor: 'write', exporter: 'read', web: 'read' },
   // A channel: the processor publishes, the web server subscribes.
   statsChannel: { processor: 'write', web: 'read' },

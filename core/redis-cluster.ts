@@ -1,26 +1,32 @@
 /**
- * A Redis Cluster connection with the same promises as `createRedis`: no offline queue, no
- * commands re-sent by the client after a reconnect, Crema's scripts registered. ioredis's cluster
- * client follows MOVED and ASK redirections and retries a command after a failover; every script
- * is compare-and-set or fenced (a replayed push finds the position moved, a replayed commit finds
- * its batch gone from the head of the processing list), so a retry never counts anything twice.
+ * The ioredis `Cluster` for Crema's stages: the same promises as a single connection (no offline
+ * queue, no commands re-sent by the client after a reconnect), and patience through a failover.
+ * `core/redis.ts` adds the scripts and the watch over outages, hangs and refusals.
+ *
+ * ioredis follows MOVED and ASK redirections and retries a command after a failover; every
+ * script is compare-and-set or fenced (a replayed push finds the position moved, a replayed
+ * commit finds its batch gone from the head of the processing list), so a retry never counts
+ * anything twice.
  */
-import { Cluster } from 'ioredis';
-import type { Logger } from './log.js';
-import { defineScripts } from './scripts.js';
+import type { ConnectionOptions } from 'node:tls';
+import { Cluster, type ClusterOptions } from 'ioredis';
 
-export interface ClusterConnectionOptions {
+export interface ClusterTarget {
+  /** Seed nodes (`redis://` or `rediss://`); each node is logged in to with the first seed's user and password. */
+  readonly seeds: readonly string[];
   /** Shown in `CLIENT LIST` on every node. */
   readonly name: string;
-  readonly log?: Logger;
+  /** Every node's certificate must name the address the cluster announces for it (its IP, unless `cluster-announce-hostname` is set). */
+  readonly tls?: ConnectionOptions;
+  /** Extra options (tests use this for short timeouts). */
+  readonly overrides?: ClusterOptions;
 }
 
-/** Opens a cluster client from seed URLs (`redis://` or `rediss://`, with the password of the first). */
-export function createRedisCluster(seeds: readonly string[], options: ClusterConnectionOptions): Cluster {
-  const urls = seeds.map((seed) => new URL(seed));
+export function newCluster(target: ClusterTarget): Cluster {
+  const urls = target.seeds.map((seed) => new URL(seed));
   const first = urls[0];
   if (!first) throw new Error('a Redis Cluster needs at least one seed node');
-  const cluster = new Cluster(
+  return new Cluster(
     urls.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })),
     {
       lazyConnect: true,
@@ -31,26 +37,19 @@ export function createRedisCluster(seeds: readonly string[], options: ClusterCon
       retryDelayOnClusterDown: 300,
       retryDelayOnTryAgain: 100,
       maxRedirections: 32,
+      // The web server's live stream subscribes to every shard's channel on the master that holds it.
+      shardedSubscribers: true,
       redisOptions: {
-        connectionName: options.name,
+        connectionName: target.name,
         username: decodeURIComponent(first.username) || undefined,
         password: decodeURIComponent(first.password) || undefined,
-        tls: first.protocol === 'rediss:' ? {} : undefined,
+        ...(target.tls && { tls: target.tls }),
         autoResendUnfulfilledCommands: false,
+        disableClientInfo: true,
         maxRetriesPerRequest: 0,
         connectTimeout: 5000,
       },
+      ...target.overrides,
     },
   );
-  defineScripts(cluster);
-  let down = false;
-  cluster.on('ready', () => {
-    if (down) options.log?.info({ connection: options.name }, 'redis cluster reachable again');
-    down = false;
-  });
-  cluster.on('error', (error: Error) => {
-    if (!down) options.log?.warn({ connection: options.name, err: error.message }, 'redis cluster unreachable; retrying with backoff');
-    down = true;
-  });
-  return cluster;
 }

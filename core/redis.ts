@@ -21,14 +21,22 @@
  *   ({@link accessDenied}); `runStages` stops the command with it (exit code 2).
  */
 import type { ConnectionOptions } from 'node:tls';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { CremaError } from './errors.js';
 import type { Logger } from './log.js';
-import { scriptCommands, scriptNames, defineScripts } from './scripts.js';
+import { newCluster } from './redis-cluster.js';
+import { type RedisClient, scriptCommands, scriptNames, defineScripts } from './scripts.js';
 import { SETTINGS, type SettingValues, settingLabel } from './settings/index.js';
 
-/** Where to connect: REDIS_URL and the TLS files, as the settings give them. */
-export type RedisTarget = Pick<SettingValues, 'redisUrl'> & Partial<Pick<SettingValues, 'redisTlsCa' | 'redisTlsCert' | 'redisTlsKey'>>;
+export type { RedisClient } from './scripts.js';
+
+/** Where to connect: REDIS_URL (or the cluster's seeds) and the TLS files, as the settings give them. */
+export type RedisTarget = Pick<SettingValues, 'redisUrl'> & Partial<Pick<SettingValues, 'redisClusterUrls' | 'redisTlsCa' | 'redisTlsCert' | 'redisTlsKey'>>;
+
+/** Whether a target is a Redis Cluster (REDIS_CLUSTER_URLS is set). */
+export function isClusterTarget(t: RedisTarget): boolean {
+  return (t.redisClusterUrls?.length ?? 0) > 0;
+}
 
 /** How often a connection PINGs Redis, and how long an unanswered PING may wait before the connection counts as not answering. */
 export interface LivenessTiming {
@@ -44,6 +52,8 @@ export interface RedisConnectionOptions {
   readonly log?: Logger;
   /** Extra ioredis options (tests use this for short timeouts). */
   readonly overrides?: RedisOptions;
+  /** Extra ioredis options of a cluster client. */
+  readonly clusterOverrides?: ClusterOptions;
   /** @defaultValue {@link LIVENESS} */
   readonly liveness?: LivenessTiming;
 }
@@ -71,10 +81,43 @@ interface ConnectionState {
   readonly onAnswering: Set<(answering: boolean) => void>;
 }
 
-const states = new WeakMap<Redis, ConnectionState>();
+const states = new WeakMap<RedisClient, ConnectionState>();
 
-function stateOf(redis: Redis): ConnectionState | undefined {
+function stateOf(redis: RedisClient): ConnectionState | undefined {
   return states.get(redis);
+}
+
+/**
+ * A connection to one Redis at REDIS_URL or, when REDIS_CLUSTER_URLS is set, to a Redis Cluster:
+ * what every stage opens.
+ */
+export function createRedisClient(target: RedisTarget, options: RedisConnectionOptions): RedisClient {
+  return isClusterTarget(target) ? createRedisCluster(target, options) : createRedis(target, options);
+}
+
+/**
+ * A Redis Cluster client (`redis-cluster.ts`), watched like a single connection: scripts defined,
+ * outages and refusals logged and reported, and a PING to every master each interval, so that one
+ * master that hangs makes the client *not answering*.
+ */
+export function createRedisCluster(target: RedisTarget | readonly string[], options: RedisConnectionOptions): Cluster {
+  const t: RedisTarget = isSeedList(target) ? { redisUrl: target[0] ?? '', redisClusterUrls: [...target] } : target;
+  const cluster = newCluster({ seeds: t.redisClusterUrls ?? [], name: options.name, tls: tlsOptions(t), overrides: options.clusterOverrides });
+  watch(cluster, t, options);
+  return cluster;
+}
+
+function isSeedList(target: RedisTarget | readonly string[]): target is readonly string[] {
+  return Array.isArray(target);
+}
+
+function watch(client: RedisClient, t: RedisTarget, options: RedisConnectionOptions): void {
+  const state: ConnectionState = { name: options.name, hung: false, denied: undefined, onDenied: new Set(), onAnswering: new Set() };
+  states.set(client, state);
+  defineScripts(client);
+  watchCommands(client, state, t, options.log);
+  watchConnection(client, state, t, options.log);
+  watchLiveness(client, state, options.liveness ?? LIVENESS, options.log);
 }
 
 /**
@@ -101,18 +144,23 @@ export function createRedis(target: string | RedisTarget, options: RedisConnecti
     ...(tls && { tls }),
     ...options.overrides,
   });
-  const state: ConnectionState = { name: options.name, hung: false, denied: undefined, onDenied: new Set(), onAnswering: new Set() };
-  states.set(redis, state);
-  defineScripts(redis);
-  watchCommands(redis, state, t, options.log);
-  watchConnection(redis, state, t, options.log);
-  watchLiveness(redis, state, options.liveness ?? LIVENESS, options.log);
+  watch(redis, t, options);
   return redis;
+}
+
+/** The URL that names the server in messages: REDIS_URL, or the cluster's first seed. */
+function primaryUrl(t: RedisTarget): string {
+  return t.redisClusterUrls?.[0] ?? t.redisUrl;
+}
+
+/** The setting where the user puts the server's address and login. */
+function urlSetting(t: RedisTarget): { readonly env: string; readonly flag: string } {
+  return isClusterTarget(t) ? SETTINGS.redisClusterUrls : SETTINGS.redisUrl;
 }
 
 /** The TLS options of a `rediss://` target: its CA, client certificate and key, when given. */
 function tlsOptions(t: RedisTarget): ConnectionOptions | undefined {
-  if (!t.redisUrl.startsWith('rediss:')) return undefined;
+  if (!primaryUrl(t).startsWith('rediss:')) return undefined;
   return {
     ...(t.redisTlsCa && { ca: t.redisTlsCa.pem }),
     ...(t.redisTlsCert && { cert: t.redisTlsCert.pem }),
@@ -121,7 +169,7 @@ function tlsOptions(t: RedisTarget): ConnectionOptions | undefined {
 }
 
 /** Whether the connection is ready and Redis answers on it. */
-export function isAnswering(redis: Redis): boolean {
+export function isAnswering(redis: RedisClient): boolean {
   return redis.status === 'ready' && !stateOf(redis)?.hung;
 }
 
@@ -130,7 +178,7 @@ export function isAnswering(redis: Redis): boolean {
  * ready, or answers again after a hang; `false` when it closes or stops answering. Returns a function
  * that removes the listener.
  */
-export function onAnsweringChange(redis: Redis, listener: (answering: boolean) => void): () => void {
+export function onAnsweringChange(redis: RedisClient, listener: (answering: boolean) => void): () => void {
   const state = stateOf(redis);
   state?.onAnswering.add(listener);
   return () => state?.onAnswering.delete(listener);
@@ -140,7 +188,7 @@ export function onAnsweringChange(redis: Redis, listener: (answering: boolean) =
  * Calls `listener` with the connection's {@link RedisAccessError} when Redis refuses it something
  * (at once if it already has): synchronously, before whoever sent the refused command hears of it.
  */
-export function onAccessDenied(redis: Redis, listener: (error: RedisAccessError) => void): void {
+export function onAccessDenied(redis: RedisClient, listener: (error: RedisAccessError) => void): void {
   const state = stateOf(redis);
   if (state?.denied) return listener(state.denied);
   state?.onDenied.add(listener);
@@ -152,7 +200,7 @@ export function isPermissionError(error: unknown): boolean {
   return message.startsWith('NOPERM') || message.includes('The user executing the script can');
 }
 
-function deny(redis: Redis, state: ConnectionState, message: string): void {
+function deny(redis: RedisClient, state: ConnectionState, message: string): void {
   if (state.denied) return;
   state.denied = new RedisAccessError(message, state.name);
   const listeners = [...state.onDenied];
@@ -162,7 +210,7 @@ function deny(redis: Redis, state: ConnectionState, message: string): void {
   redis.disconnect();
 }
 
-function notifyAnswering(redis: Redis, state: ConnectionState): void {
+function notifyAnswering(redis: RedisClient, state: ConnectionState): void {
   const answering = isAnswering(redis);
   for (const listener of state.onAnswering) listener(answering);
 }
@@ -176,7 +224,7 @@ const WATCHED = Symbol('crema.watched');
  * that it will retry. The Redis client tolerates a refused CLIENT SETNAME or INFO, and so does
  * Crema (logged once).
  */
-function watchCommands(redis: Redis, state: ConnectionState, t: RedisTarget, log: Logger | undefined): void {
+function watchCommands(redis: RedisClient, state: ConnectionState, t: RedisTarget, log: Logger | undefined): void {
   const send = redis.sendCommand.bind(redis) as (command: SentCommand, ...rest: unknown[]) => unknown;
   const tolerated = new Set<string>();
   (redis as unknown as { sendCommand: typeof send }).sendCommand = (command, ...rest) => {
@@ -204,7 +252,7 @@ function watchCommands(redis: Redis, state: ConnectionState, t: RedisTarget, log
 }
 
 /** Logs once when the connection goes down and once when it is back; stops it for good on a refusal no retry can change. */
-function watchConnection(redis: Redis, state: ConnectionState, t: RedisTarget, log: Logger | undefined): void {
+function watchConnection(redis: RedisClient, state: ConnectionState, t: RedisTarget, log: Logger | undefined): void {
   let down = false;
   let resetsBeforeReady = 0;
   redis.on('ready', () => {
@@ -212,15 +260,26 @@ function watchConnection(redis: Redis, state: ConnectionState, t: RedisTarget, l
     down = false;
     resetsBeforeReady = 0;
   });
-  redis.on('error', (error: Error & { code?: string }) => {
+  if (redis instanceof Cluster) {
+    // A node's refusal (a wrong password, a certificate) reaches the cluster client as `node error`.
+    redis.on('node error', (error: Error & { code?: string }) => {
+      if (state.denied) return;
+      const refused = refusal(error, t);
+      if (refused !== undefined) deny(redis, state, refused);
+    });
+  }
+  redis.on('error', (error: Error & { code?: string; lastNodeError?: Error }) => {
     if (state.denied) return;
-    const refused = refusal(error, t);
+    const refused = refusal(error.lastNodeError ?? error, t);
     if (refused !== undefined) return deny(redis, state, refused);
     // A TLS server that closes the connection right after the handshake, every time, wants a
     // client certificate (or another one); a plain reset happens once in an outage, not three times in a row.
-    if (tlsOptions(t) && redis.status !== 'ready' && (error.code === 'ECONNRESET' || error.code === 'EPIPE') && ++resetsBeforeReady >= 3) {
+    if (tlsOptions(t) && redis instanceof Redis && redis.status !== 'ready' && (error.code === 'ECONNRESET' || error.code === 'EPIPE') && ++resetsBeforeReady >= 3) {
       return deny(redis, state, tlsResetMessage(t));
     }
+    // The cluster client learns the slots over connections whose errors it drops: a refused
+    // certificate reaches it only as "Failed to refresh slots cache". One seed, asked directly, says why.
+    if (redis instanceof Cluster && redis.status !== 'ready') askSeedWhy(redis, state, t);
     if (!down) log?.warn({ connection: state.name, err: error.message }, 'redis unreachable; retrying with backoff');
     down = true;
   });
@@ -228,11 +287,35 @@ function watchConnection(redis: Redis, state: ConnectionState, t: RedisTarget, l
   redis.on('close', () => notifyAnswering(redis, state));
 }
 
+const askingSeed = new WeakSet<Cluster>();
+
+/** Connects once to the first seed, as the cluster client would; denies the cluster when that is refused for good. */
+function askSeedWhy(cluster: Cluster, state: ConnectionState, t: RedisTarget): void {
+  if (askingSeed.has(cluster) || state.denied) return;
+  askingSeed.add(cluster);
+  const tls = tlsOptions(t);
+  const probe = new Redis(primaryUrl(t), { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 5000, disableClientInfo: true, ...(tls && { tls }) });
+  let failure: Error | undefined;
+  probe.on('error', (error: Error) => (failure ??= error));
+  probe
+    .connect()
+    .then(() => probe.ping())
+    .catch((error: Error) => (failure ??= error))
+    .finally(() => {
+      probe.disconnect();
+      askingSeed.delete(cluster);
+      const refused = failure && refusal(failure, t);
+      if (refused !== undefined && cluster.status !== 'ready') deny(cluster, state, refused);
+    });
+}
+
 /**
  * PINGs every `intervalMs` while ready; marks the connection not answering when a PING (or, while
  * connecting, the login) has waited `timeoutMs`, and answering again when the answer comes.
  */
-function watchLiveness(redis: Redis, state: ConnectionState, timing: LivenessTiming, log: Logger | undefined): void {
+function watchLiveness(redis: RedisClient, state: ConnectionState, timing: LivenessTiming, log: Logger | undefined): void {
+  // On a cluster every master holds shards: one that hangs stalls them.
+  const ping = redis instanceof Cluster ? () => Promise.all(redis.nodes('master').map((node) => node.ping())) : () => redis.ping();
   let pingSentAt: number | undefined;
   let connectedAt: number | undefined;
   const setHung = (hung: boolean, waitedMs?: number) => {
@@ -258,7 +341,7 @@ function watchLiveness(redis: Redis, state: ConnectionState, timing: LivenessTim
       // A PING failed by a closing connection is no answer: the outage's own log lines follow.
       if (redis.status === 'ready') setHung(false);
     };
-    redis.ping().then(answered, answered);
+    ping().then(answered, answered);
   }, timing.intervalMs);
   timer.unref();
   redis.on('connect', () => (connectedAt = Date.now()));
@@ -280,7 +363,7 @@ const label = (s: { readonly env: string; readonly flag: string }) => settingLab
 /** Host, port and user of a target, for messages (never its password). */
 function describeTarget(t: RedisTarget): { address: string; user: string } {
   try {
-    const url = new URL(t.redisUrl);
+    const url = new URL(primaryUrl(t));
     const user = decodeURIComponent(url.username) || url.searchParams.get('username') || 'default';
     return { address: `${url.hostname}:${url.port || '6379'}`, user };
   } catch {
@@ -318,7 +401,7 @@ function refusal(error: Error & { code?: string; cert?: { subjectaltname?: strin
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     const names = error.cert?.subjectaltname ?? (error.cert?.subject?.CN ? `CN=${error.cert.subject.CN}` : 'other names');
-    return `${label(SETTINGS.redisUrl)}: the certificate of the Redis server at ${address} is not for ${address.replace(/:\d+$/, '')} (it names ${names}); put a name the certificate names in REDIS_URL.`;
+    return `${label(urlSetting(t))}: the certificate of the Redis server at ${address} is not for ${address.replace(/:\d+$/, '')} (it names ${names}); put a name the certificate names in ${urlSetting(t).env}.`;
   }
   if (/^ERR_SSL_.*ALERT/.test(code)) {
     const cert = t.redisTlsCert;
@@ -327,7 +410,7 @@ function refusal(error: Error & { code?: string; cert?: { subjectaltname?: strin
       : `${label(SETTINGS.redisTlsCert)}: the Redis server at ${address} refused the connection (${message}); it wants a client certificate: set ${SETTINGS.redisTlsCert.env} and ${SETTINGS.redisTlsKey.env}.`;
   }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
-    return `${label(SETTINGS.redisUrl)}: the server at ${address} does not speak TLS (${message}); use redis://, or the port where Redis serves TLS.`;
+    return `${label(urlSetting(t))}: the server at ${address} does not speak TLS (${message}); use redis://, or the port where Redis serves TLS.`;
   }
   return undefined;
 }
@@ -337,7 +420,8 @@ const LOGIN_REFUSED = /^(WRONGPASS|NOAUTH)/;
 function loginMessage(error: Error, t: RedisTarget): string {
   const { address, user } = describeTarget(t);
   const message = error.message.split('\n')[0]!.trim().replace(/\.$/, '');
-  return `${label(SETTINGS.redisUrl)}: Redis at ${address} refused to log in user "${user}": ${message}. Check the user and password in REDIS_URL (or in the file REDIS_URL_FILE names); \`crema acl\` prints a user for each stage.`;
+  const env = urlSetting(t).env;
+  return `${label(urlSetting(t))}: Redis at ${address} refused to log in user "${user}": ${message}. Check the user and password in ${env} (or in the file ${env}_FILE names); \`crema acl\` prints a user for each stage.`;
 }
 
 function tlsResetMessage(t: RedisTarget): string {
@@ -366,7 +450,7 @@ function permissionMessage(error: Error, command: SentCommand | undefined, t: Re
     const args = command?.args.map(String).join(' ') ?? '';
     what = /channels/.test(message) ? `use the channel ${args} (${name})` : /keys/.test(message) ? `use the keys of ${name} ${args}` : `run ${name}`;
   }
-  return `${label(SETTINGS.redisUrl)}: Redis at ${address} refused user "${user}": it may not ${what} (${message}). Grant it as \`crema acl\` does for this stage, or use a user that may.`;
+  return `${label(urlSetting(t))}: Redis at ${address} refused user "${user}": it may not ${what} (${message}). Grant it as \`crema acl\` does for this stage, or use a user that may.`;
 }
 
 /**
@@ -387,7 +471,7 @@ export function describeRedisClientMessage(text: string): { msg: string; fields?
  * Connects, waiting (with the connection's own backoff) until Redis answers or `signal` aborts.
  * Rejects with the connection's {@link RedisAccessError} when Redis refuses it.
  */
-export async function connectRedis(redis: Redis, signal?: AbortSignal): Promise<void> {
+export async function connectRedis(redis: RedisClient, signal?: AbortSignal): Promise<void> {
   const state = stateOf(redis);
   if (state?.denied) throw state.denied;
   if (redis.status === 'ready') return;
@@ -418,7 +502,7 @@ export async function connectRedis(redis: Redis, signal?: AbortSignal): Promise<
 }
 
 /** Closes a connection politely, or drops it when Redis does not answer. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   try {
     if (isAnswering(redis)) {

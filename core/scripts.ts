@@ -242,13 +242,16 @@ export class Scripts {
   /**
    * Claims envelopes under a lease, as the bytes Redis holds (views into one reply buffer):
    * `next` moves up to `count` from the queue, `resume` returns everything claimed earlier and
-   * not committed.
+   * not committed. `pending` is how many envelopes the consumer holds claimed and not committed
+   * (mode `next`): a processing list of another length throws {@link ClaimLostError}. The
+   * processor always gives it; left out, nothing is checked (tools and tests that claim by hand).
    */
-  async claimBatch(lease: LeaseHold, mode: 'next' | 'resume', count: number): Promise<Buffer[]> {
+  async claimBatch(lease: LeaseHold, mode: 'next' | 'resume', count: number, pending?: number): Promise<Buffer[]> {
     this.checkLease('claimBatch', lease);
     this.check('claimBatch', Number.isSafeInteger(count) && count >= 1 && count <= 1_000_000, () => `claim size ${count}`);
+    this.check('claimBatch', pending === undefined || (Number.isSafeInteger(pending) && pending >= 0 && pending <= 1_000_000_000), () => `claimed envelopes ${pending}`);
     const { consumer } = lease;
-    const reply = await this.commands.claimBatchBuffer(this.keys.queue, this.keys.processing(consumer), this.keys.lease(consumer), lease.token, count, lease.leaseMs, mode);
+    const reply = await this.commands.claimBatchBuffer(this.keys.queue, this.keys.processing(consumer), this.keys.lease(consumer), lease.token, count, lease.leaseMs, mode, pending ?? '');
     const [code, packed] = reply;
     // In Buffer mode a refusal's message is bytes too.
     const [envelopes] = this.ok('claimBatch', code === ScriptCode.InvalidArgument ? [code, String(packed)] : (reply as Reply), lease);

@@ -7,6 +7,8 @@
  * keeps its keys; with more shards, or on a cluster, shard `i` is `{coffee:i}:` (`{coffee:0}:orders`).
  */
 
+import { RedisKeys } from './keys.js';
+
 /** The key prefix of shard `shard` of `shards` under `prefix`. */
 export function shardPrefix(prefix: string, shard: number, shards: number, cluster: boolean): string {
   if (!Number.isSafeInteger(shard) || shard < 0 || shard >= shards) throw new RangeError(`shard ${shard} is not one of 0…${shards - 1}`);
@@ -32,4 +34,22 @@ export function shardOfFile(host: string, path: string, shards: number): number 
 /** Every shard number, in order. */
 export function allShards(shards: number): number[] {
   return Array.from({ length: shards }, (_, i) => i);
+}
+
+/**
+ * Where a prefix's data lives: every shard's keys, and whether the shards use Redis 7's sharded
+ * pub/sub (`SPUBLISH`/`SSUBSCRIBE`, served by the node that holds the shard) for their change
+ * channel. One shard on one Redis keeps the plain prefix and plain pub/sub, as before shards.
+ */
+export interface ShardLayout {
+  /** Every shard's keys, in shard order. */
+  readonly shards: readonly RedisKeys[];
+  readonly shardedPubSub: boolean;
+}
+
+export function shardLayout(prefix: string, shards: number, cluster: boolean): ShardLayout {
+  return {
+    shards: allShards(shards).map((shard) => new RedisKeys(shardPrefix(prefix, shard, shards, cluster))),
+    shardedPubSub: shards > 1 || cluster,
+  };
 }

@@ -2,22 +2,22 @@
  * Settings every stage of a prefix must agree on, kept with the data in one Redis hash
  * (`<prefix>settings`, {@link RedisKeys.settings}).
  *
- * The first processor on a prefix stores them, first writer wins: one `MULTI { HSETNX …; HGETALL }`
+ * The first processor on a prefix stores them (a collector stores the shard count, which it needs
+ * to place files), first writer wins: one `MULTI { HSETNX …; HGETALL }`
  * writes the fields that are not there yet and reads back what is. Every stage then runs with the
  * stored values. A value given explicitly (flag or environment) that differs from the stored one is
  * refused with a {@link SharedSettingsError}; a default is replaced by the stored value. Stages
  * that only read (web, exporter) wait until a processor has stored them.
  *
- * To share one more setting (the shard count, say), add it to {@link SHARED_SETTINGS}: its name is
+ * To share one more setting, add it to {@link SHARED_SETTINGS}: its name is
  * the setting's name in the settings table, which gives the variable and flag that messages name.
  */
-import type { Redis } from 'ioredis';
 import { Backoff, sleep } from './backoff.js';
 import { type Catalog, catalogHash, catalogJson, parseCatalog } from './catalog.js';
 import { ConfigError } from './errors.js';
 import type { RedisKeys } from './keys.js';
 import type { Logger } from './log.js';
-import { connectRedis } from './redis.js';
+import { type RedisClient, connectRedis } from './redis.js';
 import { SETTINGS, type SettingSource, type SettingValues, settingLabel } from './settings/index.js';
 
 /** How one shared setting is kept in the hash. */
@@ -34,23 +34,37 @@ interface SharedField<V> {
   show(value: V): string;
   /** How to give the stored value explicitly. @defaultValue `ENV=<shown>` */
   useStored?(shown: string, env: string, key: string): string;
+  /** Which stages store it. @defaultValue the first processor */
+  readonly storedBy?: string;
+  /** How to change the stored value. @defaultValue stop, drain, delete the hash */
+  change?(key: string): string;
+}
+
+/** A whole number of at least `min` (of `unit`, as stored) in field `field`. */
+function wholeNumber(label: string, field: string, min: number, unit: string, show: (n: number) => string): SharedField<number> {
+  return {
+    label,
+    encode: (n) => ({ [field]: String(n) }),
+    decode: (fields) => {
+      const text = fields[field];
+      if (text === undefined) return undefined;
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new Error(`field ${field} is ${JSON.stringify(text)}, not a whole number${unit} of at least ${min}`);
+      return n;
+    },
+    identity: String,
+    show,
+  };
 }
 
 /** A duration kept in ms in field `field`, shown in the setting's unit of `unitMs`. */
 function duration(label: string, field: string, unitMs: number, min: number): SharedField<number> {
-  return {
-    label,
-    encode: (ms) => ({ [field]: String(ms) }),
-    decode: (fields) => {
-      const text = fields[field];
-      if (text === undefined) return undefined;
-      const ms = Number(text);
-      if (!/^\d+$/.test(text) || !Number.isSafeInteger(ms) || ms < min) throw new Error(`field ${field} is ${JSON.stringify(text)}, not a whole number of milliseconds of at least ${min}`);
-      return ms;
-    },
-    identity: String,
-    show: (ms) => String(ms / unitMs),
-  };
+  return wholeNumber(label, field, min, ' of milliseconds', (ms) => String(ms / unitMs));
+}
+
+/** A count in field `field`. */
+function count(label: string, field: string, min: number): SharedField<number> {
+  return wholeNumber(label, field, min, '', String);
 }
 
 const catalogField: SharedField<Catalog> = {
@@ -82,6 +96,11 @@ export const SHARED_SETTINGS = Object.freeze({
   graceMs: duration('grace', 'graceMs', 1000, 0),
   retentionMs: duration('retention', 'retentionMs', 86_400_000, 1),
   catalog: catalogField,
+  shards: {
+    ...count('shard count', 'shards', 1),
+    storedBy: 'the first collector or processor',
+    change: () => 'to change it, follow "Changing the shard count" in docs/scaling.md (drain first: file positions and queues live per shard)',
+  },
 } satisfies { readonly [K in keyof SettingValues]?: SharedField<SettingValues[K]> });
 
 export type SharedName = keyof typeof SHARED_SETTINGS;
@@ -137,7 +156,7 @@ export function encodeShared(settings: SharedSettings): Record<string, string> {
 /** The outcome of comparing a stage's settings with the stored ones. */
 export interface Reconciled {
   /** What the stage runs with: the stored values. */
-  readonly settings: SharedSettings;
+  readonly settings: Partial<SharedSettings>;
   /** Defaults of the stage that differ from the stored values, which replace them. */
   readonly adopted: readonly SharedName[];
 }
@@ -146,12 +165,12 @@ export interface Reconciled {
  * Compares a stage's shared settings with the stored ones (which must be complete). Throws a
  * {@link SharedSettingsError} naming every explicit value that differs; defaults give way.
  */
-export function reconcileShared(stored: SharedSettings, proposal: Partial<SharedProposal>, key: string): Reconciled {
+export function reconcileShared(stored: Partial<SharedSettings>, proposal: Partial<SharedProposal>, key: string): Reconciled {
   const problems: string[] = [];
   const adopted: SharedName[] = [];
   for (const name of SHARED_NAMES) {
     const mine = proposal[name];
-    if (mine === undefined) continue;
+    if (mine === undefined || stored[name] === undefined) continue;
     const f = field(name);
     if (f.identity(mine.value as never) === f.identity(stored[name] as never)) continue;
     if (!mine.explicit) {
@@ -163,8 +182,8 @@ export function reconcileShared(stored: SharedSettings, proposal: Partial<Shared
     const theirs = f.show(stored[name] as never);
     const useStored = f.useStored?.(theirs, s.env, key) ?? `${s.env}=${theirs}`;
     problems.push(
-      `${label} is ${f.show(mine.value as never)}, but the ${f.label} stored in ${key} by the first processor on this prefix is ${theirs}; every stage of a prefix must agree. ` +
-        `Use the stored value (${useStored}, or leave ${s.env} and --${s.flag} unset), or, to change it, stop the pipeline, let it drain, and delete ${key} (redis-cli DEL ${key}).`,
+      `${label} is ${f.show(mine.value as never)}, but the ${f.label} stored in ${key} by ${f.storedBy ?? 'the first processor'} on this prefix is ${theirs}; every stage of a prefix must agree. ` +
+        `Use the stored value (${useStored}, or leave ${s.env} and --${s.flag} unset), or, ${f.change?.(key) ?? `to change it, stop the pipeline, let it drain, and delete ${key} (redis-cli DEL ${key})`}.`,
     );
   }
   if (problems.length > 0) throw new SharedSettingsError(problems);
@@ -186,7 +205,7 @@ function complete(settings: Partial<SharedSettings>): settings is SharedSettings
 }
 
 export interface SharedSettingsOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly log: Logger;
   /** Aborts the wait for Redis (or for a processor). */
@@ -197,14 +216,16 @@ export interface SharedSettingsOptions {
 const WAIT_BACKOFF = Object.freeze({ initialMs: 100, maxMs: 2000 });
 
 /**
- * The processor's step: stores its shared settings under the prefix unless some are there already
- * (first writer wins, in one transaction), then runs with what is stored. Retries while Redis is
- * unreachable; throws a {@link SharedSettingsError} when an explicit setting disagrees.
+ * A writer's step (the processor's for every shared setting, the collector's for the shard count):
+ * stores the proposed settings under the prefix unless they are there already (first writer wins,
+ * in one transaction), then runs with what is stored. Retries while Redis is unreachable; throws a
+ * {@link SharedSettingsError} when an explicit setting disagrees.
  */
-export async function storeSharedSettings(options: SharedSettingsOptions & { readonly proposal: SharedProposal }): Promise<SharedSettings> {
+export async function storeSharedSettings<K extends SharedName = SharedName>(options: SharedSettingsOptions & { readonly proposal: SharedProposal<K> }): Promise<Pick<SharedSettings, K>> {
   const { redis, keys, log, proposal } = options;
-  const mine = Object.fromEntries(SHARED_NAMES.map((name) => [name, proposal[name].value])) as SharedSettings;
-  const fields = Object.entries(encodeShared(mine));
+  const names = Object.keys(proposal) as K[];
+  const mine = Object.fromEntries(names.map((name) => [name, proposal[name].value])) as Pick<SharedSettings, K>;
+  const fields = names.flatMap((name) => Object.entries(field(name).encode(mine[name] as never)));
   const { stored, written } = await retrying(options, async () => {
     const multi = redis.multi();
     for (const [name, value] of fields) multi.hsetnx(keys.settings, name, value);
@@ -214,9 +235,10 @@ export async function storeSharedSettings(options: SharedSettingsOptions & { rea
     const written = replies.slice(0, -1).some(([, set]) => set === 1);
     return { stored: decodeShared(replies.at(-1)?.[1] as Record<string, string>, keys.settings), written };
   });
-  if (!complete(stored)) throw new SharedSettingsError([`${keys.settings} lacks shared settings right after they were stored`]);
-  const { settings, adopted } = reconcileShared(stored, proposal, keys.settings);
-  if (written) log.info({ key: keys.settings, ...describeShared(settings) }, 'stored the shared settings of this prefix');
+  if (!names.every((name) => stored[name] !== undefined)) throw new SharedSettingsError([`${keys.settings} lacks shared settings right after they were stored`]);
+  const { adopted } = reconcileShared(stored, proposal as Partial<SharedProposal>, keys.settings);
+  const settings = stored as Pick<SharedSettings, K>;
+  if (written) log.info({ key: keys.settings, ...describeShared(settings, names) }, 'stored the shared settings of this prefix');
   if (adopted.length > 0) {
     log.info({ key: keys.settings, adopted: describeShared(settings, adopted), defaults: describeShared(mine, adopted) }, 'using the shared settings stored for this prefix instead of the defaults');
   }
@@ -234,7 +256,8 @@ export async function waitForSharedSettings(options: SharedSettingsOptions & { r
   for (;;) {
     const stored = await retrying(options, async () => decodeShared(await redis.hgetall(keys.settings), keys.settings));
     if (complete(stored)) {
-      const { settings, adopted } = reconcileShared(stored, options.proposal ?? {}, keys.settings);
+      const { adopted } = reconcileShared(stored, options.proposal ?? {}, keys.settings);
+      const settings = stored;
       log.info({ key: keys.settings, ...describeShared(settings) }, 'read the shared settings of this prefix');
       if (adopted.length > 0) log.info({ adopted: describeShared(settings, adopted) }, 'using the stored shared settings instead of the defaults');
       return settings;

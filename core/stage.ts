@@ -2,13 +2,12 @@
  * Runs stages in this process: serves their metrics, closes them on SIGTERM/SIGINT, and closes
  * everything in order when they stop or fail. Used by every command's entry point.
  */
-import type { Redis } from 'ioredis';
 import { ConfigError } from './errors.js';
 import { closeAll, closeOnSignal, once } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
-import { closeRedis, isAnswering, onAccessDenied } from './redis.js';
+import { type RedisClient, closeRedis, isAnswering, onAccessDenied } from './redis.js';
 import type { Config } from './settings/index.js';
 
 export interface Stage {
@@ -61,7 +60,7 @@ export interface StageRun {
   /** Stages, in the order they are started; closed in the same order (sources first). */
   readonly stages: readonly Stage[];
   /** Connections closed after the stages. */
-  readonly connections: readonly Redis[];
+  readonly connections: readonly RedisClient[];
   /** Whether to serve /metrics and /healthz on `CREMA_METRICS_PORT` (a web server serves its own). @defaultValue true */
   readonly metricsServer?: boolean;
 }
@@ -124,4 +123,15 @@ export async function runStages(run: StageRun): Promise<void> {
     process.exit(error instanceof ConfigError ? 2 : 1);
   }
   await close();
+}
+
+/** Stages run as one: started together, closed together (in order); the group stops when any stops or fails. */
+export function stageGroup(stages: readonly Stage[]): Stage {
+  if (stages.length === 1) return stages[0]!;
+  return {
+    start: async () => {
+      await Promise.all(stages.map((stage) => stage.start()));
+    },
+    close: once(() => closeAll(stages.map((stage) => () => stage.close()))),
+  };
 }

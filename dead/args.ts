@@ -28,7 +28,8 @@ export const DEAD_USAGE = `usage: crema dead [list|stats|show|replay|purge|migra
   migrate   move dead letters of the earlier format (the list <prefix>dead) into the store
 
 T is a time (2026-11-21T10:00:00Z, epoch ms) or a duration ago (90s, 15m, 12h, 7d, 2w).
-Settings: --redis-url (REDIS_URL), --prefix (CREMA_PREFIX), --dead-max (CREMA_DEAD_MAX).`;
+Settings: --redis-url (REDIS_URL), --redis-cluster-url (REDIS_CLUSTER_URLS), --prefix (CREMA_PREFIX), --dead-max (CREMA_DEAD_MAX),
+--shard (CREMA_SHARD: the shard whose dead letters to work on, when the prefix has several).`;
 
 /** A mistake in the arguments: the message says which; exit code 2. */
 export class UsageError extends CremaError {

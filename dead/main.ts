@@ -1,7 +1,8 @@
 /** `crema dead`: wires arguments, configuration and one Redis connection to a subcommand. */
 import { ConfigError } from '../core/errors.js';
 import { RedisKeys } from '../core/keys.js';
-import { closeRedis, createRedis } from '../core/redis.js';
+import { type RedisClient, closeRedis, createRedis, createRedisCluster, isClusterTarget } from '../core/redis.js';
+import { shardLayout } from '../core/shards.js';
 import { Scripts } from '../core/scripts.js';
 import { type Config, loadConfig, maskUrl } from '../core/settings/index.js';
 import { DEAD_USAGE, UsageError, parseDeadArgs } from './args.js';
@@ -46,7 +47,10 @@ export async function runDead(argv: readonly string[], output: DeadOutput = proc
     throw error;
   }
   // A command, not a service: one attempt to connect, no reconnecting.
-  const redis = createRedis(config.redisUrl, { name: 'crema:dead', overrides: { retryStrategy: () => null, connectTimeout: CONNECT_TIMEOUT_MS } });
+  const cluster = isClusterTarget(config);
+  const redis: RedisClient = cluster
+    ? createRedisCluster(config, { name: 'crema:dead', clusterOverrides: { clusterRetryStrategy: () => null } })
+    : createRedis(config.redisUrl, { name: 'crema:dead', overrides: { retryStrategy: () => null, connectTimeout: CONNECT_TIMEOUT_MS } });
   let connectionError: Error | undefined;
   redis.on('error', (error: Error) => {
     connectionError ??= error; // reported below, or by the failed command
@@ -55,10 +59,21 @@ export async function runDead(argv: readonly string[], output: DeadOutput = proc
     try {
       await redis.connect();
     } catch (error) {
-      output.err(`crema dead ${args.subcommand}: cannot reach Redis at ${maskUrl(config.redisUrl)}: ${(connectionError ?? (error as Error)).message}\n`);
+      const where = cluster ? `the Redis Cluster at ${(config.redisClusterUrls ?? []).map(maskUrl).join(', ')}` : `Redis at ${maskUrl(config.redisUrl)}`;
+      output.err(`crema dead ${args.subcommand}: cannot reach ${where}: ${(connectionError ?? (error as Error)).message}\n`);
       return 1;
     }
-    const keys = new RedisKeys(config.prefix);
+    // Dead letters are kept per shard: the stored shard count says where.
+    const shards = Number((await redis.hget(new RedisKeys(config.prefix).settings, 'shards')) ?? '1');
+    if (shards > 1 && config.shard === undefined) {
+      output.err(`crema dead ${args.subcommand}: this prefix has ${shards} shards, each with its own dead letters; choose one with --shard (0…${shards - 1})\n`);
+      return 2;
+    }
+    if ((config.shard ?? 0) >= shards) {
+      output.err(`crema dead ${args.subcommand}: --shard ${config.shard} is not one of this prefix's ${shards} shards (0…${shards - 1})\n`);
+      return 2;
+    }
+    const keys = shardLayout(config.prefix, shards, cluster).shards[config.shard ?? 0]!;
     return await runDeadCommand(args, { store: new DeadLetterStore(redis, keys), scripts: new Scripts(redis, keys), deadMax: config.deadMax, output, now: Date.now() });
   } catch (error) {
     output.err(`crema dead ${args.subcommand}: ${(error as Error).message}\n`);

@@ -2,7 +2,7 @@
  * Reads the dead-letter store (`core/dead-letter.ts`): the index by time and reason, records by
  * number, the counters; every write goes through the scripts.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import { type DeadLetter, decodeDeadLetter, parseDeadLetterMember } from '../core/dead-letter.js';
 import type { RedisKeys } from '../core/keys.js';
 
@@ -36,7 +36,7 @@ const PAGE = 1000;
 
 export class DeadLetterStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: RedisKeys,
   ) {}
 

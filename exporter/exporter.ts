@@ -9,7 +9,7 @@
  * write always carries counts at least as new as an earlier one, so a provisional snapshot can
  * never overwrite a final one with older counts.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import { Backoff, sleep } from '../core/backoff.js';
 import type { Catalog } from '../core/catalog.js';
 import { errorType } from '../core/errors.js';
@@ -24,7 +24,7 @@ import { InfluxWriteError, type PointSink } from './influx-writer.js';
 import { windowLines } from './points.js';
 
 export interface ExporterOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Every shard's keys, in shard order (one: the prefix's own). */
   readonly shards: readonly RedisKeys[];
   readonly sink: PointSink;

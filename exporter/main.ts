@@ -2,9 +2,10 @@
 import { RedisKeys } from '../core/keys.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { createRedis } from '../core/redis.js';
+import { createRedisClient, isClusterTarget } from '../core/redis.js';
 import type { StageConfig } from '../core/settings/index.js';
 import { sharedProposal, waitForSharedSettings } from '../core/shared-settings.js';
+import { shardLayout } from '../core/shards.js';
 import { preparedStage } from '../core/stage.js';
 import { Exporter } from './exporter.js';
 import { type InfluxSettings, InfluxWriter } from './influx-writer.js';
@@ -22,14 +23,14 @@ export function influxSettings(config: StageConfig<'export'>): InfluxSettings | 
 export function createExporter(config: StageConfig<'export'>, log: Logger, metrics: Metrics) {
   const influx = influxSettings(config);
   if (!influx) throw new Error('createExporter needs INFLUX_URL');
-  const redis = createRedis(config, { name: `crema:exporter:${config.host}`, log });
+  const redis = createRedisClient(config, { name: `crema:exporter:${config.host}`, log });
   const keys = new RedisKeys(config.prefix);
   const exporter = preparedStage(
-    (signal) => waitForSharedSettings({ redis, keys, log, signal, proposal: sharedProposal(config, ['catalog']) }),
+    (signal) => waitForSharedSettings({ redis, keys, log, signal, proposal: sharedProposal(config, ['catalog', 'shards']) }),
     (shared) =>
       new Exporter({
         redis,
-        shards: [keys],
+        shards: shardLayout(config.prefix, shared.shards, isClusterTarget(config)).shards,
         sink: new InfluxWriter(influx),
         catalog: shared.catalog,
         provisionalMs: config.provisionalMs,

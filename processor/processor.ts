@@ -4,7 +4,7 @@
  * A batch claimed and not committed (crash, lost answer, lost lease) is counted again, by this
  * consumer when it comes back or by any processor once the lease has expired.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import { Backoff, sleep } from '../core/backoff.js';
 import type { Catalog } from '../core/catalog.js';
 import { DEFAULT_DEAD_LETTER_MAX } from '../core/dead-letter.js';
@@ -21,10 +21,14 @@ import { BacklogLog } from './backlog-log.js';
 import { BatchCounter, drinksOf } from './batch-counter.js';
 import { ConsumerLease } from './consumer-lease.js';
 import { WindowTicker } from './window-ticker.js';
+import type { WindowSnapshot } from '../core/window-snapshot.js';
 
 export interface ProcessorOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
+  /** The keys of the shard this processor counts. */
   readonly keys: RedisKeys;
+  /** Whether window changes go out by sharded pub/sub (`SPUBLISH`, `core/shards.ts`). @defaultValue false */
+  readonly shardedPubSub?: boolean;
   readonly consumer: string;
   readonly catalog: Catalog;
   readonly windowMs: number;
@@ -34,6 +38,8 @@ export interface ProcessorOptions {
   readonly batchSize: number;
   readonly leaseMs: number;
   readonly tickMs: number;
+  /** How the ticker logs final windows (several shards log them merged). @defaultValue each window of this shard */
+  readonly logFinal?: (snapshots: readonly WindowSnapshot[]) => void;
   /** How often dead letters are logged, as a count per reason. @defaultValue 60 s */
   readonly deadLetterLogMs?: number;
   /** Most dead letters kept; commits drop the oldest beyond. @defaultValue {@link DEFAULT_DEAD_LETTER_MAX} */
@@ -118,7 +124,8 @@ export class Processor {
           batch = await this.claim('resume');
           log.info({ consumer, pending: batch.length }, batch.length > 0 ? 'lease taken: recounting envelopes claimed earlier and not committed' : 'lease taken: processing');
         } else {
-          batch = await (prefetched ?? this.claim('next'));
+          // Nothing in hand without a prefetched claim: the processing list must be empty.
+          batch = await (prefetched ?? this.claim('next', 0));
           prefetched = undefined;
           this.backlog.claimed(batch.length);
         }
@@ -131,7 +138,8 @@ export class Processor {
         }
         idleMs = 1;
         if (!this.stopped) {
-          prefetched = this.claim('next');
+          // Sent before the commit of `batch`, which is still in the processing list then.
+          prefetched = this.claim('next', batch.length);
           prefetched.catch(() => {}); // its failure surfaces where it is awaited
         }
         await this.countAndCommit(batch);
@@ -166,8 +174,11 @@ export class Processor {
     }
   }
 
-  private async claim(mode: 'resume' | 'next'): Promise<Buffer[]> {
-    return this.scripts.claimBatch(this.lease.current, mode, this.options.batchSize);
+  /** Claims under the lease; `pending` is what this processor holds claimed and not committed when Redis runs the claim. */
+  private async claim(mode: 'resume', pending?: undefined): Promise<Buffer[]>;
+  private async claim(mode: 'next', pending: number): Promise<Buffer[]>;
+  private async claim(mode: 'resume' | 'next', pending?: number): Promise<Buffer[]> {
+    return this.scripts.claimBatch(this.lease.current, mode, this.options.batchSize, pending);
   }
 
   /** Counts a claimed batch and commits it with one fenced script. */

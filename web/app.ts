@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import { isAnswering } from '../core/redis.js';
 import type { Logger } from '../core/log.js';
 import type { TrustProxy } from '../core/network.js';
@@ -18,7 +18,7 @@ import { QueryError, parseWindowQuery } from './window-query.js';
 
 export interface AppOptions {
   /** For `/healthz`. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly history: WindowHistory;
   readonly hub: StreamHub;
   readonly publicDir: string;
@@ -220,7 +220,7 @@ export function createApp(o: AppOptions): express.Express {
   return app;
 }
 
-async function ping(redis: Redis): Promise<boolean> {
+async function ping(redis: RedisClient): Promise<boolean> {
   if (!isAnswering(redis)) return false;
   try {
     return (await Promise.race([redis.ping(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])) === 'PONG';

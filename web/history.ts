@@ -1,5 +1,5 @@
 /** Reads windows from Redis for the history API and the stream's snapshot on connect. */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import { CremaError } from '../core/errors.js';
 import type { RedisKeys } from '../core/keys.js';
 import { WindowReader } from '../core/window-reader.js';
@@ -23,15 +23,30 @@ export class WindowSizeUnknownError extends CremaError {
 }
 
 export class WindowHistory {
-  private readonly reader: WindowReader;
+  private reader: WindowReader;
 
   constructor(
-    redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly redis: RedisClient,
+    /** Every shard's keys, until {@link readShards} says otherwise. */
+    shards: readonly RedisKeys[],
+    /** Where the shared settings are, for the message while they are not. */
+    private readonly settingsKey: string,
     /** The window size from the shared settings; undefined until a processor has stored them. */
     private readonly windowMs: () => number | undefined,
   ) {
-    this.reader = new WindowReader(redis, [keys]);
+    this.reader = new WindowReader(redis, shards);
+  }
+
+  /** Reads these shards from now on (the shard count stored for the prefix). */
+  readShards(shards: readonly RedisKeys[]): void {
+    this.reader = new WindowReader(this.redis, shards);
+  }
+
+  /** One window, summed over every shard; undefined when no shard has it or the window size is not known yet. */
+  async window(start: number): Promise<WindowSnapshot | undefined> {
+    const windowMs = this.windowMs();
+    if (windowMs === undefined) return undefined;
+    return (await this.reader.read([start], windowMs))[0];
   }
 
   /**
@@ -40,7 +55,7 @@ export class WindowHistory {
    */
   async range(query: WindowQuery): Promise<WindowPage> {
     const windowMs = this.windowMs();
-    if (windowMs === undefined) throw new WindowSizeUnknownError(this.keys.settings);
+    if (windowMs === undefined) throw new WindowSizeUnknownError(this.settingsKey);
     // One more than asked tells whether the range was cut.
     const starts = await this.reader.startsBetween(query.from, query.to, query.limit + 1);
     const truncated = starts.length > query.limit;

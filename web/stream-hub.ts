@@ -1,6 +1,8 @@
 /**
  * The live stream: one Redis subscription to the stats channel per process, relayed to every
- * connected client as Server-Sent Events.
+ * connected client as Server-Sent Events. With several shards it subscribes to every shard's
+ * channel (sharded pub/sub, served by the node that holds the shard); a shard's message carries
+ * only its part of a window, so the hub reads the window summed over every shard and relays that.
  *
  * Each relayed window gets an id `<epoch>.<sequence>`; the last {@link StreamHubOptions.replaySize}
  * events are kept so a client that reconnects with `Last-Event-ID` gets exactly what it missed.
@@ -8,7 +10,7 @@
  * `hello` event and refetches the history; every new client gets the current window first.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import { Backoff, sleep } from '../core/backoff.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
@@ -21,8 +23,9 @@ import { formatEventId, parseEventId, sseComment, sseFrame, sseRetry } from './s
 
 export interface StreamHubOptions {
   /** A connection of its own: a subscribed connection can do nothing else. */
-  readonly subscriber: Redis;
-  readonly channel: string;
+  readonly subscriber: RedisClient;
+  /** The channels to follow, and how; {@link StreamHub.follow} changes them. */
+  readonly channels: StreamChannels;
   readonly history: WindowHistory;
   /** The window size from the shared settings; undefined until a processor has stored them. */
   readonly windowMs: () => number | undefined;
@@ -36,6 +39,15 @@ export interface StreamHubOptions {
   readonly retryMs?: number;
   readonly log: Logger;
   readonly metrics: Metrics;
+}
+
+/** The stats channels of a prefix: one, or one per shard. */
+export interface StreamChannels {
+  readonly names: readonly string[];
+  /** `SSUBSCRIBE` (Redis 7's sharded pub/sub) instead of `SUBSCRIBE`. */
+  readonly sharded: boolean;
+  /** Whether a message holds one shard's part of a window, to be read again summed over every shard. */
+  readonly partial: boolean;
 }
 
 /** How long a new client's hello waits for the current window. */
@@ -62,8 +74,31 @@ export class StreamHub {
   private everSubscribed = false;
   /** Subscribed on the subscriber's current connection (after a reconnect, the hub subscribes again itself). */
   private subscribedHere = false;
+  private channels: StreamChannels;
+  private channelNames: ReadonlySet<string>;
+  /** Windows whose merged read is under way, and whether another shard's message asked for it again meanwhile. */
+  private readonly merging = new Map<number, boolean>();
 
-  constructor(private readonly options: StreamHubOptions) {}
+  constructor(private readonly options: StreamHubOptions) {
+    this.channels = options.channels;
+    this.channelNames = new Set(options.channels.names);
+  }
+
+  /**
+   * Follows other channels from now on (the shard count stored for the prefix differs from the
+   * one this server started with): leaves the old ones and subscribes to the new.
+   */
+  follow(channels: StreamChannels): void {
+    const same = channels.sharded === this.channels.sharded && channels.partial === this.channels.partial && channels.names.join('\n') === this.channels.names.join('\n');
+    if (same) return;
+    const old = this.channels;
+    this.channels = channels;
+    this.channelNames = new Set(channels.names);
+    const { subscriber } = this.options;
+    if (this.subscribedHere) this.leave(old);
+    this.subscribedHere = false;
+    if (subscriber.status === 'ready') this.resubscribe();
+  }
 
   /** Number of connected clients. */
   get size(): number {
@@ -83,9 +118,11 @@ export class StreamHub {
     const { subscriber } = this.options;
     if (this.started) return;
     this.started = true;
-    subscriber.on('message', (channel: string, text: string) => {
-      if (channel === this.options.channel) this.relay(text);
-    });
+    const onMessage = (channel: string, text: string) => {
+      if (this.channelNames.has(channel)) this.receive(channel, text);
+    };
+    subscriber.on('message', onMessage);
+    subscriber.on('smessage', onMessage);
     subscriber.on('ready', () => this.resubscribe());
     subscriber.on('close', () => {
       this.subscribedHere = false;
@@ -174,18 +211,56 @@ export class StreamHub {
     return this.replay.filter((e) => e.seq > id.seq);
   }
 
-  private relay(text: string): void {
+  private receive(channel: string, text: string): void {
     let snapshot: WindowSnapshot;
     try {
       snapshot = JSON.parse(text) as WindowSnapshot;
     } catch {
-      this.options.log.warn({ channel: this.options.channel }, 'ignored a stats message that is not JSON');
+      this.options.log.warn({ channel }, 'ignored a stats message that is not JSON');
       return;
     }
     if (typeof snapshot !== 'object' || snapshot === null || !Number.isFinite(snapshot.start)) {
-      this.options.log.warn({ channel: this.options.channel }, 'ignored a stats message that is not a window');
+      this.options.log.warn({ channel }, 'ignored a stats message that is not a window');
       return;
     }
+    if (this.channels.partial) this.relayMerged(snapshot.start);
+    else this.relay(snapshot);
+  }
+
+  /**
+   * Reads the window summed over every shard and relays it. Messages for a window whose read is
+   * under way ask for one more read after it, so the last relayed snapshot is never older than
+   * the last message.
+   */
+  private relayMerged(start: number): void {
+    if (this.merging.has(start)) {
+      this.merging.set(start, true);
+      return;
+    }
+    this.merging.set(start, false);
+    this.options.history
+      .window(start)
+      .then(
+        (merged) => {
+          if (merged && !this.stopping.signal.aborted) this.relay(merged);
+        },
+        (error: unknown) => this.options.log.warn({ window: start, err: (error as Error).message }, 'cannot read a window for the live stream'),
+      )
+      .finally(() => {
+        const again = this.merging.get(start);
+        this.merging.delete(start);
+        if (again) this.relayMerged(start);
+      });
+  }
+
+  /** Unsubscribes from channels no longer followed; a failure leaves only messages that are ignored. */
+  private leave(channels: StreamChannels): void {
+    const { subscriber } = this.options;
+    const leaving = channels.sharded ? Promise.all(channels.names.map((name) => subscriber.sunsubscribe(name))) : subscriber.unsubscribe(...channels.names);
+    leaving.catch(() => {});
+  }
+
+  private relay(snapshot: WindowSnapshot): void {
     const seq = ++this.seq;
     const frame = Buffer.from(sseFrame(STREAM_EVENTS.window, snapshot, formatEventId({ epoch: this.epoch, seq })));
     this.replay.push({ seq, frame });
@@ -215,15 +290,23 @@ export class StreamHub {
 
   /** Subscribes on the current connection, retrying while it stays ready; a refusal ends the process (runStages). */
   private async subscribe(): Promise<void> {
-    const { subscriber, channel, log } = this.options;
+    const { subscriber, log } = this.options;
     const backoff = new Backoff();
     const signal = this.stopping.signal;
     let failure: string | undefined;
     while (!signal.aborted && subscriber.status === 'ready' && !this.subscribedHere) {
       try {
-        await subscriber.subscribe(channel);
+        const channels = this.channels;
+        // Each shard's channel lives on the node that holds the shard: one SSUBSCRIBE per channel.
+        if (channels.sharded) for (const name of channels.names) await subscriber.ssubscribe(name);
+        else await subscriber.subscribe(...channels.names);
+        if (channels !== this.channels) {
+          // Followed other channels meanwhile: leave these, subscribe to those.
+          this.leave(channels);
+          continue;
+        }
         this.subscribedHere = true;
-        if (!this.everSubscribed) log.info({ channel }, 'live stream subscribed');
+        if (!this.everSubscribed) log.info({ channel: channels.names.length === 1 ? channels.names[0] : channels.names }, 'live stream subscribed');
         this.everSubscribed = true;
         this.setRedis(isAnswering(subscriber));
         return;

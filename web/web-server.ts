@@ -2,7 +2,7 @@
 import { closeServer, listen } from '../core/http-server.js';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import type { Stage } from '../core/stage.js';
 import { once } from '../core/lifecycle.js';
 import type { Logger } from '../core/log.js';
@@ -11,22 +11,28 @@ import type { RedisKeys } from '../core/keys.js';
 import type { TrustProxy } from '../core/network.js';
 import { connectRedis } from '../core/redis.js';
 import type { SharedSettings } from '../core/shared-settings.js';
+import type { ShardLayout } from '../core/shards.js';
 import { AlertBoard } from './alert-board.js';
 import { createApp } from './app.js';
 import { WindowHistory } from './history.js';
-import { StreamHub } from './stream-hub.js';
+import { type StreamChannels, StreamHub } from './stream-hub.js';
 
 export interface WebServerOptions {
   /** Commands: history reads and health. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The stats subscription (a subscribed connection can do nothing else). */
-  readonly subscriber: Redis;
+  readonly subscriber: RedisClient;
+  /** The prefix's keys (its shared settings). */
   readonly keys: RedisKeys;
+  /** Where a shard count puts the data (`core/shards.ts`). @defaultValue one shard, the prefix's own keys */
+  readonly layout?: (shards: number) => ShardLayout;
+  /** The shard count to read and follow until the stored one is known. @defaultValue 1 */
+  readonly shards?: number;
   /**
-   * The prefix's shared settings (the window size), once a processor has stored them; waits until
-   * then, and ends when `signal` aborts. Until it resolves, `/api/windows` answers 503.
+   * The prefix's shared settings (the window size, the shard count), once a processor has stored
+   * them; waits until then, and ends when `signal` aborts. Until it resolves, `/api/windows` answers 503.
    */
-  readonly sharedSettings: (signal: AbortSignal) => Promise<Pick<SharedSettings, 'windowMs'>>;
+  readonly sharedSettings: (signal: AbortSignal) => Promise<Pick<SharedSettings, 'windowMs'> & Partial<Pick<SharedSettings, 'shards'>>>;
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
@@ -59,12 +65,16 @@ export class WebServer implements Stage {
   private settingsFailure: unknown;
   private windowMs: number | undefined;
 
+  private readonly history: WindowHistory;
+
   constructor(private readonly options: WebServerOptions) {
     const windowMs = () => this.windowMs;
-    const history = new WindowHistory(options.redis, options.keys, windowMs);
+    const layout = this.layout(options.shards ?? 1);
+    const history = new WindowHistory(options.redis, layout.shards, options.keys.settings, windowMs);
+    this.history = history;
     this.hub = new StreamHub({
       subscriber: options.subscriber,
-      channel: options.keys.statsChannel,
+      channels: channelsOf(layout),
       history,
       windowMs,
       bufferBytes: options.streamBufferBytes,
@@ -85,7 +95,14 @@ export class WebServer implements Stage {
       // The page is served while Redis is down; it shows the outage instead of failing to load.
       connectRedis(redis, this.stopping.signal).catch(() => {});
       this.options.sharedSettings(this.stopping.signal).then(
-        (shared) => (this.windowMs = shared.windowMs),
+        (shared) => {
+          this.windowMs = shared.windowMs;
+          if (shared.shards !== undefined && shared.shards !== (this.options.shards ?? 1)) {
+            const layout = this.layout(shared.shards);
+            this.history.readShards(layout.shards);
+            this.hub.follow(channelsOf(layout));
+          }
+        },
         (error: unknown) => {
           if (this.stopping.signal.aborted) return;
           this.settingsFailure = error;
@@ -106,6 +123,10 @@ export class WebServer implements Stage {
       return address;
     })();
     return this.listening;
+  }
+
+  private layout(shards: number): ShardLayout {
+    return this.options.layout?.(shards) ?? { shards: [this.options.keys], shardedPubSub: false };
   }
 
   /** The URL of the page, once listening. */
@@ -136,4 +157,8 @@ export class WebServer implements Stage {
     }
     this.resolveStopped?.();
   });
+}
+
+function channelsOf(layout: ShardLayout): StreamChannels {
+  return { names: layout.shards.map((keys) => keys.statsChannel), sharded: layout.shardedPubSub, partial: layout.shards.length > 1 };
 }

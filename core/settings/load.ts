@@ -97,7 +97,7 @@ export function loadConfig(command: Command, argv: readonly string[], env: NodeJ
 }
 
 type Flags = ReturnType<typeof parseFlags>;
-type Given = { readonly source: 'default' } | { readonly source: 'flag' | 'env'; readonly raw: Raw } | { readonly source: 'file'; readonly raw: string; readonly file: string } | { readonly problem: string };
+type Given = { readonly source: 'default' } | { readonly source: 'flag' | 'env'; readonly raw: Raw } | { readonly source: 'file'; readonly raw: Raw; readonly file: string } | { readonly problem: string };
 
 /**
  * The text a command was given for a setting, if any: a flag wins over the environment. A secret
@@ -121,10 +121,14 @@ function givenText(s: Setting, flags: Flags, env: NodeJS.ProcessEnv): Given {
   return { source: 'default' };
 }
 
-/** A secret from its file, without the trailing newline an editor or `echo` leaves; the content is never shown. */
+/**
+ * A secret from its file, without the trailing newline an editor or `echo` leaves; the content is
+ * never shown. A list takes commas or one item per line.
+ */
 function readSecretFile(s: Setting, path: string): Given {
   try {
-    return { source: 'file', raw: readFileSync(path, 'utf8').replace(/(\r?\n)+$/, ''), file: path };
+    const text = readFileSync(path, 'utf8').replace(/(\r?\n)+$/, '');
+    return { source: 'file', raw: s.kind === 'list' ? text.split(/,|\r?\n/).map((item) => item.trim()).filter(Boolean) : text, file: path };
   } catch (error) {
     const { code } = error as { code?: string };
     return { problem: `${settingLabel(fileForm(s))}: cannot read ${path}${code ? ` (${code})` : ''}` };

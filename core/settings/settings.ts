@@ -59,11 +59,27 @@ function keyFitsCertificate(cert: PemFile, key: PemFile): boolean {
   }
 }
 
-/** A TLS file needs a `rediss://` REDIS_URL: with `redis://` it would be ignored, and the connection not encrypted. */
+/** A TLS file needs `rediss://` (REDIS_URL, or the cluster's seeds): with `redis://` it would be ignored, and the connection not encrypted. */
 function needsTls(file: PemFile | undefined, earlier: Readonly<Record<string, unknown>>): string | undefined {
+  const seeds = earlier.redisClusterUrls;
+  if (Array.isArray(seeds) && seeds.length > 0) {
+    if (file === undefined || seeds.every((seed) => String(seed).startsWith('rediss:'))) return undefined;
+    return 'is set, but REDIS_CLUSTER_URLS are not rediss:// URLs, so the connections would not use TLS; use rediss://';
+  }
   const url = earlier.redisUrl;
   if (file === undefined || typeof url !== 'string' || url.startsWith('rediss:')) return undefined;
   return 'is set, but REDIS_URL is not a rediss:// URL, so the connection would not use TLS; use rediss://';
+}
+
+/** Seeds of one cluster speak one protocol and log in as one user: ioredis uses the first seed's for every node. */
+function oneClusterLogin(seeds: readonly string[] | undefined): string | undefined {
+  if (seeds === undefined || seeds.length < 2) return undefined;
+  const login = (seed: string) => {
+    const url = new URL(seed);
+    return `${url.protocol}//${url.username}:${url.password}`;
+  };
+  const first = login(seeds[0]!);
+  return seeds.every((seed) => login(seed) === first) ? undefined : 'every seed must use the same scheme (redis:// or rediss://), user and password: they are one cluster, and each node is logged in to with the first seed’s';
 }
 
 /** A password for the Redis user of a stage in `crema acl`. */
@@ -90,6 +106,18 @@ export const SETTINGS = Object.freeze({
     commands: [...REDIS, 'dead'],
     secret: true,
     display: maskUrl,
+  }),
+  redisClusterUrls: setting({
+    env: 'REDIS_CLUSTER_URLS',
+    flag: 'redis-cluster-url',
+    kind: 'list',
+    schema: z.array(redisUrl).optional(),
+    defaultDoc: 'none: one Redis, at REDIS_URL',
+    doc: 'Seed nodes of a Redis Cluster (`redis://user:password@node-1:6379,redis://user:password@node-2:6379`); any reachable one finds the others. When set, Crema runs on the cluster and REDIS_URL is not used. See `docs/scaling.md`.',
+    commands: [...REDIS, 'dead'],
+    secret: true,
+    display: (seeds) => (seeds === undefined ? '(none)' : seeds.map(maskUrl).join(',')),
+    check: (seeds) => oneClusterLogin(seeds),
   }),
   redisTlsCa: setting({
     env: 'CREMA_REDIS_TLS_CA_FILE',
@@ -133,10 +161,29 @@ export const SETTINGS = Object.freeze({
   prefix: setting({
     env: 'CREMA_PREFIX',
     flag: 'prefix',
-    schema: z.string().regex(/^\S+$/, 'must be non-empty and without spaces'),
+    // A brace would end the hash tag that keeps each shard's keys in one Redis Cluster slot (core/shards.ts).
+    schema: z.string().regex(/^[^\s{}]+$/, 'must be non-empty, without spaces or braces'),
     default: 'coffee:',
-    doc: 'Prefix of every Redis key and channel. (Redis Cluster is not supported yet: see `docs/architecture.md`, "Shards".)',
+    doc: 'Prefix of every Redis key and channel. Shard `i` of several (or on a cluster) keeps its keys under `{<prefix>i}:`.',
     commands: [...REDIS, 'acl', 'dead'],
+  }),
+  shards: setting({
+    env: 'CREMA_SHARDS',
+    flag: 'shards',
+    schema: wholeNumber(1, 1024),
+    default: '1',
+    doc: 'Number of shards: each has its own queue, windows and change stream under one hash tag, so that a Redis Cluster spreads them over its masters. Shared by every stage of a prefix (stored in `<prefix>settings`); see `docs/scaling.md` to change it.',
+    commands: [...REDIS, 'acl'],
+  }),
+  shard: setting({
+    env: 'CREMA_SHARD',
+    flag: 'shard',
+    schema: wholeNumber(0, 1023).optional(),
+    defaultDoc: 'by host and path',
+    doc: 'Shard for every file this collector follows, from 0. Unset, each file goes to the shard its host and path hash to, which every collector computes alike. For `crema dead`: the shard whose dead letters to work on (needed when there are several).',
+    commands: [...COLLECTING, 'dead'],
+    check: (shard, command, earlier) =>
+      command !== 'dead' && shard !== undefined && typeof earlier.shards === 'number' && shard >= earlier.shards ? `is ${shard}, but there are only ${earlier.shards} shards (CREMA_SHARDS), numbered from 0` : undefined,
   }),
   host: setting({
     env: 'CREMA_HOST',

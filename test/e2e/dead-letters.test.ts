@@ -10,6 +10,7 @@ import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { deadLetterOf } from '../../core/dead-letter.js';
 import { EnvelopeFramer, parseEnvelope } from '../../core/envelope.js';
 import { Scripts } from '../../core/scripts.js';
+import { shardLayout } from '../../core/shards.js';
 import { windowStart } from '../../core/windows.js';
 import { CremaProcess, runCremaBytes } from '../support/crema-process.js';
 import { deadLetterCount, storedDeadLetters } from '../support/dead-letters.js';
@@ -316,4 +317,28 @@ describe('crema dead', () => {
     expect(replay.out).toContain('kept 1 (stored by an earlier version, without its envelope): 1');
     expect((await dead('migrate')).out).toContain('no dead letters of the earlier format');
   });
+
+  it('works on one shard of several, named with --shard, whose dead letters are kept apart', async () => {
+    const shards = shardLayout(env.redis.prefix, 3, false).shards;
+    await env.redis.client.hset(env.redis.keys.settings, 'shards', '3');
+    // A dead letter in shard 1's store, as its processor's commit writes it.
+    const framer = new EnvelopeFramer('shop-1', '/data/orders.jsonl', 'f.0');
+    const envelope = Buffer.concat([Buffer.from(framer.header(0, Date.now())), Buffer.from('{not json')]);
+    await env.redis.client.rpush(shards[1]!.queue, envelope);
+    const processor = crema('process', ['--shards', '3', '--consumer', 'p-shards']);
+    await eventually(async () => (await env.redis.client.zcard(shards[1]!.deadIndex)) === 1, { message: 'the dead letter was not stored in shard 1' });
+    await processor.terminate();
+
+    const unnamed = await dead('stats');
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain('this prefix has 3 shards, each with its own dead letters; choose one with --shard (0…2)');
+    expect((await dead('stats', '--shard', '3')).code).toBe(2);
+    const other = await dead('list', '--shard', '0');
+    expect(other.code).toBe(0);
+    expect(other.out).not.toContain('invalid_json');
+    const mine = await dead('list', '--shard', '1');
+    expect(mine.code, mine.stderr).toBe(0);
+    expect(mine.out).toContain('invalid_json');
+  });
 });
+

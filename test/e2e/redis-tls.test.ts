@@ -6,12 +6,12 @@
  * did not sign the server's certificate, a host name the certificate does not name, and a missing
  * client certificate each stop the stage at start-up: exit 2, one line naming the setting to fix.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisKeys } from '../../core/keys.js';
 import { windowStart } from '../../core/windows.js';
+import { makeCa as makeCaIn } from '../support/certificates.js';
 import { CremaProcess } from '../support/crema-process.js';
 import { eventually } from '../support/eventually.js';
 import { tempDir } from '../support/files.js';
@@ -26,16 +26,7 @@ let server: LocalRedisServer;
 let admin: Redis;
 
 /** A CA (`<name>-ca.crt`), and `names` certificates it signed, each `<cert>.crt`/`<cert>.key`, for `localhost` only. */
-function makeCa(name: string, signed: readonly string[]): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: certs.path, stdio: 'pipe' });
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...key, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-days', '2', '-subj', `/CN=Crema test CA ${name}`);
-  writeFileSync(pem('localhost.ext'), 'subjectAltName=DNS:localhost\n');
-  for (const cert of signed) {
-    openssl('req', ...key, '-keyout', `${cert}.key`, '-out', `${cert}.csr`, '-subj', `/CN=${cert === 'server' ? 'localhost' : 'crema'}`);
-    openssl('x509', '-req', '-in', `${cert}.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-out', `${cert}.crt`, '-days', '2', '-extfile', 'localhost.ext');
-  }
-}
+const makeCa = (name: string, signed: readonly string[]) => makeCaIn(certs.path, name, signed);
 
 beforeAll(async () => {
   makeCa('crema', ['server', 'client']);

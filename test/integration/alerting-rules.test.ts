@@ -44,17 +44,20 @@ describe('prometheus/ alerting files', () => {
   it('pass promtool check config (which checks the rule files too) and amtool check-config', () => {
     // promtool wants the web server's metrics token file, which compose writes at start-up: a copy
     // of the config names one that exists, and sees the same rule files.
-    const dir = tempDir();
-    try {
-      const tokenFile = '/run/crema/web-metrics-token';
-      const config = readFileSync(join(root, 'prometheus/prometheus.yml'), 'utf8');
-      expect(config).toContain(`credentials_file: ${tokenFile}`);
-      writeFileSync(dir.file('web-metrics-token'), 'a-token-for-promtool');
-      writeFileSync(dir.file('prometheus.yml'), config.replace(tokenFile, dir.file('web-metrics-token')));
-      symlinkSync(join(root, 'prometheus/rules'), dir.file('rules'));
-      expect(run('promtool', ['check', 'config', dir.file('prometheus.yml')])).toMatch(/SUCCESS: 9 rules found/);
-    } finally {
-      dir.remove();
+    // prometheus.cluster.yml is docker-compose.cluster.yml's: the same rules, more targets.
+    for (const file of ['prometheus.yml', 'prometheus.cluster.yml']) {
+      const dir = tempDir();
+      try {
+        const tokenFile = '/run/crema/web-metrics-token';
+        const config = readFileSync(join(root, 'prometheus', file), 'utf8');
+        expect(config, file).toContain(`credentials_file: ${tokenFile}`);
+        writeFileSync(dir.file('web-metrics-token'), 'a-token-for-promtool');
+        writeFileSync(dir.file(file), config.replace(tokenFile, dir.file('web-metrics-token')));
+        symlinkSync(join(root, 'prometheus/rules'), dir.file('rules'));
+        expect(run('promtool', ['check', 'config', dir.file(file)]), file).toMatch(/SUCCESS: 9 rules found/);
+      } finally {
+        dir.remove();
+      }
     }
     expect(run('amtool', ['check-config', 'prometheus/alertmanager.yml'])).toMatch(/SUCCESS/);
   });

@@ -12,7 +12,7 @@ import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { EnvelopeFramer } from '../../core/envelope.js';
 import { ClaimLostError } from '../../core/errors.js';
 import { RedisKeys } from '../../core/keys.js';
-import { createRedisCluster } from '../../core/redis-cluster.js';
+import { createRedisCluster } from '../../core/redis.js';
 import { type LeaseHold, Scripts } from '../../core/scripts.js';
 import { shardPrefix } from '../../core/shards.js';
 import { WindowReader } from '../../core/window-reader.js';

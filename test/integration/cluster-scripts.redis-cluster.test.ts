@@ -8,15 +8,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EnvelopeBatch } from '../../collector/envelope-batch.js';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { EnvelopeFramer } from '../../core/envelope.js';
-import { RedisKeys } from '../../core/keys.js';
-import { createRedisCluster } from '../../core/redis-cluster.js';
+import { createRedisCluster } from '../../core/redis.js';
 import { Scripts } from '../../core/scripts.js';
-import { allShards, shardPrefix } from '../../core/shards.js';
+import { shardLayout } from '../../core/shards.js';
 import { WindowReader } from '../../core/window-reader.js';
 import { windowStart } from '../../core/windows.js';
 import { BatchCounter } from '../../processor/batch-counter.js';
 import { expectedWindows, orderLines } from '../support/orders.js';
-import { type RedisClusterServer, startSharedRedisCluster } from '../support/redis-cluster.js';
+import { type RedisClusterServer, prefixOnDistinctMasters, startSharedRedisCluster } from '../support/redis-cluster.js';
 
 const W = 10_000;
 const RULES = { windowMs: W, graceMs: W, retentionMs: 86_400_000 };
@@ -35,18 +34,7 @@ afterAll(async () => {
 
 it('counts three shards on three masters and reads back the exact sums', async () => {
   // A prefix whose three shards are served by three different masters: the test spans the cluster.
-  const slots = (await cluster.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-  const masterOf = async (key: string) => {
-    const slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', key));
-    return slots.find(([from, to]) => slot >= from && slot <= to)![2][1];
-  };
-  let shards: RedisKeys[] = [];
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const prefix = `test:${attempt}:${Math.random().toString(36).slice(2, 8)}:`;
-    shards = allShards(3).map((i) => new RedisKeys(shardPrefix(prefix, i, 3, true)));
-    if (new Set(await Promise.all(shards.map((keys) => masterOf(keys.queue)))).size === 3) break;
-  }
-  expect(new Set(await Promise.all(shards.map((keys) => masterOf(keys.queue)))).size).toBe(3);
+  const shards = shardLayout(await prefixOnDistinctMasters(cluster, 3), 3, true).shards;
 
   const now = Date.now();
   const lines = orderLines(6_000, { seed: 31, firstStart: windowStart(now, W) - 5 * W, windows: 6, windowMs: W });

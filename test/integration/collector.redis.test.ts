@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Collector } from '../../collector/collector.js';
 import { parseEnvelope } from '../../core/envelope.js';
 import { createMetrics } from '../../core/metrics.js';
+import { shardLayout } from '../../core/shards.js';
 import { eventually } from '../support/eventually.js';
 import { LineWriter, rotate } from '../support/files.js';
 import { useTestEnvironment } from '../support/fixtures.js';
@@ -216,4 +217,24 @@ describe('collector', () => {
     expectExactlyOnce(envelopes, 1000);
     expect(new Set(envelopes.map((e) => e.source))).toEqual(new Set([a, b]));
   });
+
+  it('carries a file\'s read position over when the shard count grows: appended lines go to the new shard, nothing is read again', async () => {
+    const { file, writer } = followedFile(100);
+    const before = start([file]);
+    await expectQueueToHoldExactly(before, 100);
+    await env.stop(before);
+
+    writer.lines(50);
+    const shards = shardLayout(env.redis.prefix, 3, false).shards;
+    const after = start([file], { shards, formerShards: [env.redis.keys] });
+    await caughtUp(after);
+    const queued = await Promise.all(shards.map((keys) => queuedEnvelopes(env.redis.client, keys.queue)));
+    // Exactly the 50 new lines, in the one shard the file now belongs to; the old queue keeps its 100.
+    expect(queued.map((q) => q.length).sort()).toEqual([0, 0, 50]);
+    expect(lineNumbers(queued.flat())).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
+    expect(await queueLength()).toBe(100);
+    // Moved, not copied: a later count that maps the file back finds no stale position.
+    expect(await env.redis.client.hlen(env.redis.keys.offsets)).toBe(0);
+  });
 });
+

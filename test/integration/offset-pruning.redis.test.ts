@@ -97,11 +97,11 @@ it('keeps a position that another collector refreshes while it is being pruned',
       };
     },
   });
-  const pruner = new OffsetPruner({ redis: racing, keys: env.redis.keys, paths: [env.dir.file('orders.jsonl')], openFiles: () => [], retentionMs: DAY });
+  const pruner = new OffsetPruner({ redis: racing, keys: env.redis.keys, paths: () => [env.dir.file('orders.jsonl')], openFiles: () => [], retentionMs: DAY });
   expect(await pruner.run()).toEqual({ seen: 0, pruned: 0 });
   expect(await positions()).toEqual({ busy: '0:10', gone: '0:20' });
   // The next run deletes only what is really expired.
-  expect(await new OffsetPruner({ redis, keys: env.redis.keys, paths: [env.dir.file('orders.jsonl')], openFiles: () => [], retentionMs: DAY }).run()).toEqual({ seen: 0, pruned: 1 });
+  expect(await new OffsetPruner({ redis, keys: env.redis.keys, paths: () => [env.dir.file('orders.jsonl')], openFiles: () => [], retentionMs: DAY }).run()).toEqual({ seen: 0, pruned: 1 });
   expect(await positions()).toEqual({ busy: '0:10' });
   expect(Object.keys(await seen())).toEqual(['busy']);
 });

@@ -62,6 +62,21 @@ describe('push-batch', () => {
 describe('claim, commit and recovery', () => {
   const start = Math.floor(Date.now() / W) * W;
 
+  it('refuses a claim when the processing list does not hold what the processor holds (a commit a failover undid)', async () => {
+    await env.redis.client.rpush(env.redis.keys.queue, 'e1', 'e2', 'e3', 'e4');
+    await scripts.acquireLease(p1);
+    expect(await scripts.claimBatch(p1, 'next', 2, 0)).toEqual(bytes('e1', 'e2'));
+    // The prefetch, sent while e1 and e2 are still claimed: two held, two in the list.
+    expect(await scripts.claimBatch(p1, 'next', 2, 2)).toEqual(bytes('e3', 'e4'));
+    // The processor committed both batches and holds nothing, but the list still has them, as after
+    // a failover to a replica that never got the commits: refused, nothing moved.
+    await env.redis.client.rpush(env.redis.keys.queue, 'e5');
+    await expect(scripts.claimBatch(p1, 'next', 2, 0)).rejects.toBeInstanceOf(ClaimLostError);
+    expect(await env.redis.client.llen(env.redis.keys.queue)).toBe(1);
+    // Recounted from the list instead.
+    expect(await scripts.claimBatch(p1, 'resume', 2)).toEqual(bytes('e1', 'e2', 'e3', 'e4'));
+  });
+
   it('commits a claimed batch once, fenced by the lease token', async () => {
     await env.redis.client.rpush(env.redis.keys.queue, 'e1', 'e2', 'e3', 'e4', 'e5');
     expect(await scripts.acquireLease(p1)).toBe(0);

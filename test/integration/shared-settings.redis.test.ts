@@ -20,6 +20,7 @@ import { SharedSettingsError, sharedProposal, storeSharedSettings, waitForShared
 import type { Stage } from '../../core/stage.js';
 import { windowStart } from '../../core/windows.js';
 import { createExporter } from '../../exporter/main.js';
+import { createCollector } from '../../collector/main.js';
 import { createProcessor } from '../../processor/main.js';
 import type { WindowsResponse } from '../../web/api-types.js';
 import { createWeb } from '../../web/main.js';
@@ -87,6 +88,7 @@ describe('shared settings', () => {
       retentionMs: '86400000',
       catalog: catalogJson(DEFAULT_CATALOG),
       catalogHash: catalogHash(DEFAULT_CATALOG),
+      shards: '1',
     });
     await eventually(() => first.messages().includes('stored the shared settings of this prefix'), { message: 'the store was not logged' });
 
@@ -212,5 +214,37 @@ describe('shared settings', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const winner = (results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ windowMs: number }>).value.windowMs;
     expect(await storedFields()).toMatchObject({ windowMs: String(winner), graceMs: String(winner) });
+  });
+
+  it('keep the shard count: the first collector stores it, a processor with another count refuses, one with the default follows it', async () => {
+    const captured = capturedLog();
+    const file = env.dir.file('orders.jsonl');
+    writeFileSync(file, `${orderLines(5, { seed: 9, firstStart: windowStart(Date.now(), 2000), windowMs: 2000, windows: 1 }).join('\n')}\n`);
+    const config = loadConfig('collect', [...common(), '--shards', '3', '--file', file], {});
+    const { collector, redis } = createCollector(config, captured.log, createMetrics('test-host'));
+    env.onCleanup(() => closeRedis(redis));
+    env.onCleanup(() => collector.close());
+    void collector.start();
+    await eventually(async () => (await storedFields()).shards === '3', { message: 'the collector did not store the shard count' });
+    // Only the shard count: the window settings are the first processor's to store.
+    expect(Object.keys(await storedFields())).toEqual(['shards']);
+    // The file's lines went to the queue of the shard its host and path hash to, under that shard's hash tag.
+    const queued = async () => {
+      const lengths = await Promise.all([0, 1, 2].map((shard) => env.redis.client.llen(`{${env.redis.prefix}${shard}}:orders`)));
+      return lengths;
+    };
+    await eventually(async () => (await queued()).reduce((a, b) => a + b, 0) === 5, { message: 'the lines were not queued' });
+    expect((await queued()).filter((n) => n > 0)).toEqual([5]);
+
+    const wrong = await refusal(processor(['--shards', '2']).stage);
+    expect(wrong.problems[0]).toContain('CREMA_SHARDS (--shards) is 2');
+    expect(wrong.problems[0]).toContain(`the shard count stored in ${env.redis.keys.settings} by the first collector or processor on this prefix is 3`);
+    expect(wrong.problems[0]).toContain('docs/scaling.md');
+
+    const follower = processor([]);
+    void follower.stage.start();
+    await eventually(() => follower.messages().includes('using the shared settings stored for this prefix instead of the defaults'), { message: 'the default shard count was not replaced' });
+    // Its processors drain every shard's queue.
+    await eventually(async () => (await queued()).every((n) => n === 0), { message: 'the shards were not drained' });
   });
 });

@@ -2,6 +2,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HelloEvent, WindowSnapshot } from '../../web/api-types.js';
+import { shardLayout } from '../../core/shards.js';
 import { eventually } from '../support/eventually.js';
 import { useTestEnvironment } from '../support/fixtures.js';
 import { SseTestClient } from '../support/sse.js';
@@ -36,6 +37,29 @@ async function hello(client: SseTestClient): Promise<HelloEvent> {
 const orders = (client: SseTestClient) => client.named('window').map((e) => (JSON.parse(e.data) as WindowSnapshot).orders);
 
 describe('GET /api/stream', () => {
+  it('follows the stored shard count: subscribes to every shard\'s channel and relays each window summed over the shards', async () => {
+    const layout = shardLayout(env.redis.prefix, 3, false);
+    // Started with the default of one shard; the stored count says three.
+    web = await env.startWeb({ layout: (n) => shardLayout(env.redis.prefix, n, false), shards: 1, sharedSettings: async () => ({ windowMs: W, shards: 3 }) });
+    await eventually(async () => {
+      const [channels] = [(await env.redis.client.call('PUBSUB', 'SHARDNUMSUB', ...layout.shards.map((k) => k.statsChannel))) as (string | number)[]];
+      return channels.filter((_, i) => i % 2 === 1).every((n) => n === 1);
+    }, { message: 'not subscribed to every shard channel' });
+    const client = open();
+    await hello(client);
+    const start = Math.floor(Date.now() / W) * W + 50 * W;
+    // Each shard holds its part of the window and announces it on its own channel.
+    for (const [shard, keys] of layout.shards.entries()) {
+      await env.redis.client.hset(keys.window(start), { orders: String(shard + 1), drinks: String(shard + 1), 'payment:Cash': String(shard + 1) });
+      await env.redis.client.call('SPUBLISH', keys.statsChannel, JSON.stringify(snapshot(start, shard + 1)));
+    }
+    await client.waitFor((c) => orders(c).includes(6), 'the summed window never arrived');
+    const last = JSON.parse(client.named('window').at(-1)!.data) as WindowSnapshot;
+    expect(last).toMatchObject({ start, orders: 6, drinks: 6, payment: { Cash: 6 } });
+    // The plain channel of one shard is left.
+    expect(((await env.redis.client.call('PUBSUB', 'NUMSUB', env.redis.keys.statsChannel)) as [string, number])[1]).toBe(0);
+  });
+
   it('relays every published window to every client, in order, over one subscription', async () => {
     web = await env.startWeb();
     const many = Array.from({ length: 5 }, () => open());

@@ -4,6 +4,11 @@ import { RedisKeys } from '../../core/keys.js';
 import { Scripts } from '../../core/scripts.js';
 import { allShards, shardPrefix } from '../../core/shards.js';
 import { WindowReader } from '../../core/window-reader.js';
+import type { Logger } from '../../core/log.js';
+import { createMetrics } from '../../core/metrics.js';
+import { MergedWindowLog } from '../../processor/window-log.js';
+import { WindowTicker } from '../../processor/window-ticker.js';
+import { eventually } from '../support/eventually.js';
 import { useTestEnvironment } from '../support/fixtures.js';
 
 const W = 10_000;
@@ -76,4 +81,35 @@ it('with one shard, reads the plain prefix exactly as before shards', async () =
   expect(await single.read([start, start + W], W)).toEqual([
     { start, end: start + W, final: true, orders: 2, drinks: 3, late: 0, age: {}, payment: {}, coffee: { Espresso: 3 } },
   ]);
+});
+
+it('logs a window closed once every shard has closed it, with the counts summed over the shards', async () => {
+  const now = Math.floor(Date.now() / W) * W;
+  const start = now - 5 * W;
+  await count(0, start, 2);
+  await count(1, start, 3);
+  const logged: Record<string, unknown>[] = [];
+  const log = { info: (fields: Record<string, unknown>, msg: string) => logged.push({ ...fields, msg }), debug: () => {} } as unknown as Logger;
+  const merged = new MergedWindowLog(reader, W, log);
+  const redis = await env.redis.connected();
+  const tickers = shards.map(
+    (keys, shard) =>
+      new WindowTicker({ redis, scripts: scripts[shard]!, keys, ...RULES, tickMs: 1000, logFinal: merged.logFinal, log, metrics: createMetrics('test-host') }),
+  );
+  // Shards 0 and 1 close their parts; shard 2 never had the window and has not ticked.
+  await tickers[0]!.tick(now);
+  await tickers[1]!.tick(now);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(logged).toEqual([]);
+  // Shard 2 closes the window by its watermark alone; the next tick of a shard that had a part logs it.
+  await tickers[2]!.tick(now);
+  await tickers[0]!.tick(now);
+  await eventually(() => logged.length > 0, { message: 'the merged window was never logged' });
+  expect(logged).toEqual([expect.objectContaining({ msg: 'window closed', window: new Date(start).toISOString(), orders: 5 })]);
+  // Once: later ticks log nothing more; a late order revises it, logged with the new sum.
+  await tickers[1]!.tick(now);
+  await count(1, start, 1);
+  await tickers[1]!.tick(now);
+  await eventually(() => logged.length > 1, { message: 'the revision was never logged' });
+  expect(logged.slice(1)).toEqual([expect.objectContaining({ msg: 'window revised', orders: 6, late: 1 })]);
 });

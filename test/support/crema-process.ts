@@ -122,6 +122,16 @@ export class CremaProcess {
     }
   }
 
+  /** Runs `action` while the process is stopped (SIGSTOP … SIGCONT), so it sees the action's effect all at once. */
+  async whileStopped<T>(action: () => T | Promise<T>): Promise<T> {
+    this.child.kill('SIGSTOP');
+    try {
+      return await action();
+    } finally {
+      this.child.kill('SIGCONT');
+    }
+  }
+
   /** kill -9: no cleanup of any kind. */
   async kill9(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;

@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import type { RedisKeys } from '../../core/keys.js';
-import { snapshotFromHash } from '../../core/window-snapshot.js';
+import { type WindowSnapshot, snapshotFromHash } from '../../core/window-snapshot.js';
 import { windowLines } from '../../exporter/points.js';
 import type { InfluxServer } from './influx.js';
 
@@ -32,12 +32,14 @@ export async function influxLines(influx: InfluxServer, database: string): Promi
 export async function redisLines(client: Redis, keys: RedisKeys): Promise<string[]> {
   const starts = (await client.zrange(keys.windows, '0', '-1')).map(Number);
   const lines: string[] = [];
-  for (const start of starts) {
-    const snapshot = snapshotFromHash(start, 0, await client.hgetall(keys.window(start)));
-    for (const line of windowLines(snapshot, DEFAULT_CATALOG)) {
-      const [series, fields, time] = line.split(/(?<!\\) /);
-      lines.push(`${series} ${fields!.split(',').sort().join(',')} ${time}`);
-    }
-  }
+  for (const start of starts) lines.push(...snapshotLines(snapshotFromHash(start, 0, await client.hgetall(keys.window(start)))));
   return lines.sort();
+}
+
+/** The points the exporter writes for one window, in the form of {@link influxLines}. */
+export function snapshotLines(snapshot: WindowSnapshot): string[] {
+  return windowLines(snapshot, DEFAULT_CATALOG).map((line) => {
+    const [series, fields, time] = line.split(/(?<!\\) /);
+    return `${series} ${fields!.split(',').sort().join(',')} ${time}`;
+  });
 }

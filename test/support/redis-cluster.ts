@@ -7,13 +7,14 @@
  *      that a replica takes over from a killed master within seconds.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
+import { shardLayout } from '../../core/shards.js';
 import { eventually } from './eventually.js';
-import { freePort, killAndWait, spawnServer } from './servers.js';
+import { freePort, killAndWait, portIsFree, spawnServer } from './servers.js';
 
 const run = promisify(execFile);
 
@@ -76,19 +77,51 @@ interface LocalNode extends ClusterNode {
   child?: ChildProcess;
 }
 
-/** 3 masters and 3 replicas from the local `redis-server`, append-only (fsync every second, as compose runs it). */
-export async function startLocalRedisCluster(options: { masters?: number } = {}): Promise<LocalRedisCluster> {
+/**
+ * A free port whose cluster bus port (the port + 10000, which a cluster node binds too) is free
+ * and exists: an ephemeral port above 55535 has none, and one whose bus port another process holds
+ * would keep the node from starting.
+ */
+export async function freeNodePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await freePort();
+    if (port + 10_000 <= 65_535 && (await portIsFree(port + 10_000))) return port;
+  }
+  throw new Error('no free port with a free cluster bus port (port + 10000)');
+}
+
+/** PEM files of a TLS cluster: every node serves `cert` (which must name 127.0.0.1) and trusts `ca`. */
+export interface ClusterTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/** The CA of each TLS node this harness started, by port, for its own connections to the node. */
+const tlsNodes = new Map<number, Buffer>();
+
+/**
+ * 3 masters and 3 replicas from the local `redis-server`, append-only (fsync every second, as
+ * compose runs it). With `tls`, the nodes speak TLS only, to clients, to each other and to replicas.
+ */
+export async function startLocalRedisCluster(options: { masters?: number; tls?: ClusterTls } = {}): Promise<LocalRedisCluster> {
   const masters = options.masters ?? 3;
+  const { tls } = options;
   const nodes: LocalNode[] = [];
   for (let i = 0; i < masters * 2; i++) {
-    const port = await freePort();
-    nodes.push({ port, url: `redis://127.0.0.1:${port}`, directory: await mkdtemp(join(tmpdir(), `crema-cluster-${port}-`)) });
+    const port = await freeNodePort();
+    nodes.push({ port, url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`, directory: await mkdtemp(join(tmpdir(), `crema-cluster-${port}-`)) });
+    if (tls) tlsNodes.set(port, await readFile(tls.ca));
   }
+  const listen = (port: number) =>
+    tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-auth-clients', 'no', '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca]
+      : ['--port', String(port)];
   const startNode = async (node: LocalNode) => {
     node.child = await spawnServer(
       'redis-server',
       [
-        '--port', String(node.port), '--bind', '127.0.0.1',
+        ...listen(node.port), '--bind', '127.0.0.1',
         '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(CLUSTER_NODE_TIMEOUT_MS),
         '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
         '--dir', node.directory, '--logfile', join(node.directory, 'redis.log'),
@@ -100,10 +133,11 @@ export async function startLocalRedisCluster(options: { masters?: number } = {})
   const dispose = async () => {
     await Promise.all(nodes.map((n) => killAndWait(n.child)));
     await Promise.all(nodes.map((n) => rm(n.directory, { recursive: true, force: true })));
+    for (const n of nodes) tlsNodes.delete(n.port);
   };
   try {
     await Promise.all(nodes.map(startNode));
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
+    await run('redis-cli', [...(tls ? ['--tls', '--cacert', tls.ca] : []), '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
     await eventually(() => healthy(nodes, masters), { timeoutMs: 30_000, message: 'the local cluster did not become ok with every replica in sync' });
   } catch (error) {
     await dispose();
@@ -223,7 +257,8 @@ async function healthy(nodes: readonly LocalNode[], masters: number): Promise<bo
 }
 
 async function withNode<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const ca = tlsNodes.get(port);
+  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, ...(ca && { tls: { ca } }) });
   redis.on('error', () => {});
   try {
     await redis.connect();
@@ -239,4 +274,23 @@ async function answers(port: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * A fresh prefix whose `shards` shards are served by as many different masters (as long as there
+ * are that many): a test on it spans the cluster.
+ */
+export async function prefixOnDistinctMasters(cluster: Cluster, shards: number): Promise<string> {
+  const slots = (await cluster.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+  const masters = new Set(slots.map(([, , [, port]]) => port)).size;
+  const masterOf = async (key: string) => {
+    const slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', key));
+    return slots.find(([from, to]) => slot >= from && slot <= to)![2][1];
+  };
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const prefix = `test:${attempt}:${Math.random().toString(36).slice(2, 8)}:`;
+    const queues = shardLayout(prefix, shards, true).shards.map((keys) => keys.queue);
+    if (new Set(await Promise.all(queues.map(masterOf))).size === Math.min(shards, masters)) return prefix;
+  }
+  throw new Error(`no prefix puts ${shards} shards on ${Math.min(shards, masters)} masters`);
 }

@@ -70,6 +70,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether `port` can be listened on at 127.0.0.1 now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 /** Whether a Docker engine answers on its socket (or DOCKER_HOST), within a second. */
 export async function dockerAvailable(): Promise<boolean> {
   if (process.env.CREMA_TEST_NO_DOCKER) return false;

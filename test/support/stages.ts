@@ -16,7 +16,7 @@ export const silentLog = pino({ level: process.env.CREMA_TEST_LOG_LEVEL ?? 'sile
 export function testCollector(redis: TestRedis, files: string[], overrides: Partial<CollectorOptions> = {}): Collector {
   return new Collector({
     redis: redis.connect('collector'),
-    keys: redis.keys,
+    shards: [redis.keys],
     files,
     host: 'test-host',
     from: 'beginning',
@@ -55,7 +55,7 @@ export function testProcessor(redis: TestRedis, overrides: Partial<ProcessorOpti
  * so a test that runs them next to a real `crema serve` or `crema export` calls this first.
  */
 export async function storeTestSharedSettings(redis: TestRedis, overrides: Partial<SharedSettings> = {}): Promise<SharedSettings> {
-  const values: SharedSettings = { windowMs: 10_000, graceMs: 10_000, retentionMs: 7 * 86_400_000, catalog: DEFAULT_CATALOG, ...overrides };
+  const values: SharedSettings = { windowMs: 10_000, graceMs: 10_000, retentionMs: 7 * 86_400_000, catalog: DEFAULT_CATALOG, shards: 1, ...overrides };
   const sources = Object.fromEntries(SHARED_NAMES.map((name) => [name, 'flag'])) as Record<SharedName, SettingSource>;
   const proposal = sharedProposal({ ...values, sources }, SHARED_NAMES);
   return storeSharedSettings({ redis: redis.client, keys: redis.keys, log: silentLog, signal: new AbortController().signal, proposal });

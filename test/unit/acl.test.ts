@@ -66,7 +66,7 @@ describe('crema acl', () => {
   });
 
   it('prints one ACL SETUSER line per stage, with passwords as SHA-256 only, and a placeholder Redis refuses for a missing one', () => {
-    const { lines, withoutPassword } = aclCommand('coffee:', { processor: 'processor-secret-0123456789' });
+    const { lines, withoutPassword } = aclCommand('coffee:', 1, { processor: 'processor-secret-0123456789' });
     expect(lines.map((line) => line.split(' ').slice(0, 7).join(' '))).toEqual([
       `ACL SETUSER crema-collector reset on ${passwordPlaceholder('collector')} resetchannels`,
       `ACL SETUSER crema-processor reset on #${createHash('sha256').update('processor-secret-0123456789').digest('hex')} resetchannels`,
@@ -77,10 +77,26 @@ describe('crema acl', () => {
     expect(withoutPassword).toEqual(['crema-collector', 'crema-exporter', 'crema-web']);
     // Redis takes `#` with exactly 64 lower-case hex digits; the placeholder is not that.
     expect(passwordPlaceholder('web')).not.toMatch(/^#[0-9a-f]{64}$/);
-    expect(aclSetUser(acls[3]!, undefined)).toBe(lines[3]);
+    expect(aclSetUser(stageAcls(new RedisKeys('coffee:'), [new RedisKeys('{coffee:0}:')])[3]!, undefined)).toBe(lines[3]);
+    // One shard: the prefix's own keys on one Redis, and shard 0's hash tag on a cluster.
     expect(lines[3]).toBe(
-      `ACL SETUSER crema-web reset on ${passwordPlaceholder('web')} resetchannels %R~coffee:windows %R~coffee:settings %R~coffee:closed-through %R~coffee:window:* &coffee:stats ` +
-        '+client|setname +get +hgetall +info +ping +select +subscribe +zrange',
+      `ACL SETUSER crema-web reset on ${passwordPlaceholder('web')} resetchannels %R~coffee:windows %R~coffee:settings %R~coffee:closed-through %R~coffee:window:* ` +
+        '%R~{coffee:0}:windows %R~{coffee:0}:settings %R~{coffee:0}:closed-through %R~{coffee:0}:window:* &coffee:stats &{coffee:0}:stats ' +
+        '+client|setname +cluster|slots +get +hgetall +info +ping +select +ssubscribe +subscribe +sunsubscribe +unsubscribe +zrange',
     );
+  });
+
+  it('grants every shard its own keys and channel, and the prefix its shared settings', () => {
+    const { lines } = aclCommand('coffee:', 3, {});
+    const processor = lines[1]!;
+    for (const shard of [0, 1, 2]) {
+      expect(processor).toContain(` ~{coffee:${shard}}:orders `);
+      expect(processor).toContain(` ~{coffee:${shard}}:processing:* `);
+      expect(processor).toContain(` &{coffee:${shard}}:stats `);
+    }
+    expect(processor).toContain(' ~coffee:settings ');
+    expect(processor).toContain(' +spublish ');
+    expect(lines[0]).toContain(' ~{coffee:2}:offsets ');
+    expect(lines[0]).not.toContain('{coffee:3}');
   });
 });

@@ -225,7 +225,7 @@ describe('configuration', () => {
     // The flag form, and every secret of the table has both.
     expect(loadConfig('serve', ['--alerts-token-file', env.CREMA_ALERTS_TOKEN_FILE], {}).alertsToken).toBe('alerts-token-s3cret-0123456789');
     for (const s of Object.values(SETTINGS).filter((s) => s.secret)) {
-      const text = file(`${s.env}-secret`, s.env === 'REDIS_URL' ? 'redis://h:6379\n' : 'a-secret-of-enough-length-0123\n');
+      const text = file(`${s.env}-secret`, s.env.startsWith('REDIS_') ? 'redis://h:6379\n' : 'a-secret-of-enough-length-0123\n');
       expect(loadSettings('config', [], { [`${s.env}_FILE`]: text }).resolved, s.env).toMatchObject(
         Object.fromEntries(Object.entries(SETTINGS).filter(([, t]) => t === s).map(([key]) => [key, { source: 'file', file: text }])),
       );

@@ -14,7 +14,7 @@ import {
 } from '../../core/shared-settings.js';
 
 const KEY = 'coffee:settings';
-const stored: SharedSettings = { windowMs: 10_000, graceMs: 5000, retentionMs: 7 * 86_400_000, catalog: DEFAULT_CATALOG };
+const stored: SharedSettings = { windowMs: 10_000, graceMs: 5000, retentionMs: 7 * 86_400_000, catalog: DEFAULT_CATALOG, shards: 1 };
 
 function problems(fn: () => unknown): readonly string[] {
   try {
@@ -27,8 +27,8 @@ function problems(fn: () => unknown): readonly string[] {
 }
 
 describe('shared settings', () => {
-  it('are the window size, grace, retention and catalog', () => {
-    expect(SHARED_NAMES).toEqual(['windowMs', 'graceMs', 'retentionMs', 'catalog']);
+  it('are the window size, grace, retention, catalog and shard count', () => {
+    expect(SHARED_NAMES).toEqual(['windowMs', 'graceMs', 'retentionMs', 'catalog', 'shards']);
   });
 
   it('read back from the hash as they were written', () => {
