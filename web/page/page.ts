@@ -21,7 +21,12 @@ function element<T extends HTMLElement = HTMLElement>(id: string): T {
 const store = new WindowStore(WINDOWS_SHOWN * 3);
 let windowMs = 10_000;
 let dimension: Dimension = 'age';
-let redisDown = false;
+// Redis as the stream reports it (its subscription) and as the last history read met it (the API's
+// connection, which can come back later than the subscription): either one down shows the outage,
+// and each is cleared only by its own source.
+let streamRedisDown = false;
+let historyRedisDown = false;
+const redisIsDown = () => streamRedisDown || historyRedisDown;
 let historyFailed = false;
 /** No processor has stored the shared settings (the window size) yet. */
 let noProcessor = false;
@@ -58,11 +63,11 @@ function renderTotals(w: WindowSnapshot | undefined): void {
 
 function renderState(): void {
   const badge = element('connection');
-  const state = connection === 'live' && redisDown ? 'redis-down' : connection;
+  const state = connection === 'live' && redisIsDown() ? 'redis-down' : connection;
   badge.dataset.state = state;
   badge.textContent = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', 'redis-down': 'Redis unreachable' }[state];
   const notice = element('notice');
-  const text = redisDown
+  const text = redisIsDown()
     ? 'The server cannot reach Redis: showing the last known windows; updates resume when it is back.'
     : noProcessor
       ? 'No processor has run on this prefix yet, so there are no windows; waiting for one.'
@@ -122,11 +127,12 @@ async function loadHistory(): Promise<void> {
     windowMs = page.windowMs;
     for (const w of page.windows) store.put(w);
     historyFailed = false;
+    historyRedisDown = false;
     noProcessor = false;
   } catch (error) {
     if (load.signal.aborted) return;
     if (error instanceof HistoryError && error.reason === 'no_shared_settings') noProcessor = true;
-    else if (error instanceof HistoryError && error.status === 503) redisDown = true;
+    else if (error instanceof HistoryError && error.status === 503) historyRedisDown = true;
     else historyFailed = true;
     historyTimer = setTimeout(() => void loadHistory(), HISTORY_RETRY_MS);
   }
@@ -136,7 +142,7 @@ async function loadHistory(): Promise<void> {
 const live = new LiveStream('api/stream', {
   onHello(hello: HelloEvent) {
     if (hello.windowMs !== null) windowMs = hello.windowMs;
-    redisDown = hello.redis === 'down';
+    streamRedisDown = hello.redis === 'down';
     // Resumed streams replay what was missed; otherwise the history fills the hole.
     if (!hello.resumed) void loadHistory();
     scheduleRender();
@@ -145,9 +151,9 @@ const live = new LiveStream('api/stream', {
     if (store.put(w)) scheduleRender();
   },
   onStatus(status: StatusEvent) {
-    redisDown = status.redis === 'down';
+    streamRedisDown = status.redis === 'down';
     // Windows published while the server's subscription was down were never relayed.
-    if (!redisDown) void loadHistory();
+    if (!streamRedisDown) void loadHistory();
     scheduleRender();
   },
   onAlerts(event: AlertsEvent) {
