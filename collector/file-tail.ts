@@ -5,7 +5,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { EnvelopeFramer } from '../core/envelope.js';
 import { EnvelopeBatch } from './envelope-batch.js';
-import { type FileIdentity, fileKey } from './file-identity.js';
+import { type FileIdentity, fileKey, identityOf, sameFile } from './file-identity.js';
 import { LineSplitter, type LineSink } from './line-splitter.js';
 import { type Position, formatPosition } from './position.js';
 
@@ -64,9 +64,24 @@ export class FileTail {
     this.framer = this.framerFor(position.generation);
   }
 
-  /** Opens `path`, which must be the file known by `identity`. */
-  static async open(path: string, identity: FileIdentity, position: Position, options: TailOptions): Promise<FileTail> {
-    const handle = await open(path, 'r');
+  /**
+   * Opens the file known by `identity` at `path`; undefined when the file at `path` is another one
+   * or none. A path names a file only until the next rename: the identity comes from an earlier
+   * stat, and a rotation in between puts the next file at the path. Reading that one under this
+   * identity's key and position would frame its lines as this file's.
+   */
+  static async open(path: string, identity: FileIdentity, position: Position, options: TailOptions): Promise<FileTail | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    if (!sameFile(identityOf(await handle.stat()), identity)) {
+      await handle.close();
+      return undefined;
+    }
     return new FileTail(handle, identity, path, options, position);
   }
 

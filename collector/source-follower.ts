@@ -146,6 +146,11 @@ export class SourceFollower {
     await former?.forget();
     const position = parsePosition(stored) ?? initial;
     const current = await this.openTail(this.path, identity, position, stats.size);
+    if (!current) {
+      // Rotated away and deleted between the look and the open: the next check opens what is there.
+      this.options.log.info({ source: this.path, file: key }, 'the file at the path was replaced before it could be opened');
+      return;
+    }
     this.current = current;
     this.options.log.info({ source: this.path, file: current.key, position: formatPosition(current.committed) }, 'following file');
     this.options.catchUp.opened(current, position.offset, stats.size);
@@ -172,7 +177,8 @@ export class SourceFollower {
       newest = Math.max(newest ?? 0, sibling.stats.birthtimeMs);
       if (sibling.path === this.path || position.offset >= sibling.stats.size) continue;
       const tail = await this.openTail(sibling.path, identityOf(sibling.stats), position, sibling.stats.size);
-      this.options.log.info({ source: this.path, path: sibling.path, file: tail.key, position: formatPosition(position) }, 'resuming a rotated file');
+      if (!tail) continue; // deleted since it was listed
+      this.options.log.info({ source: this.path, path: tail.path, file: tail.key, position: formatPosition(position) }, 'resuming a rotated file');
       this.options.catchUp.opened(tail, position.offset, sibling.stats.size);
       this.draining.push(tail);
     }
@@ -197,7 +203,8 @@ export class SourceFollower {
       const position = parsePosition(stored) ?? { generation: 0, offset: 0 };
       if (position.offset >= sibling.stats.size) continue;
       const tail = await this.openTail(sibling.path, identityOf(sibling.stats), position, sibling.stats.size);
-      this.options.log.info({ source: this.path, path: sibling.path, file: tail.key }, 'reading a file rotated before it was followed');
+      if (!tail) continue; // deleted since it was listed
+      this.options.log.info({ source: this.path, path: tail.path, file: tail.key }, 'reading a file rotated before it was followed');
       this.options.catchUp.opened(tail, position.offset, sibling.stats.size);
       this.draining.push(tail);
     }
@@ -223,12 +230,21 @@ export class SourceFollower {
     return found.sort((a, b) => a.stats.birthtimeMs - b.stats.birthtimeMs);
   }
 
-  private async openTail(path: string, identity: FileIdentity, position: Position, size: number): Promise<FileTail> {
-    const tail = await FileTail.open(path, identity, position, {
-      host: this.options.host,
-      source: this.path,
-      maxLineBytes: this.options.maxLineBytes,
-    });
+  /**
+   * Opens the file known by `identity`, found at `path` when it was looked at: there, or, when a
+   * rotation has renamed it since, under the rotated name it has now. Undefined when it is gone.
+   */
+  private async openTail(path: string, identity: FileIdentity, position: Position, size: number): Promise<FileTail | undefined> {
+    const options = { host: this.options.host, source: this.path, maxLineBytes: this.options.maxLineBytes };
+    let tail = await FileTail.open(path, identity, position, options);
+    // A rotation renames files one after the other; a file renamed again while it was searched
+    // for is looked for again, a few times at most.
+    for (let search = 0; !tail && search < 3; search++) {
+      const moved = (await this.siblings(true)).find((s) => sameFile(identityOf(s.stats), identity));
+      if (!moved) return undefined;
+      tail = await FileTail.open(moved.path, identity, position, options);
+    }
+    if (!tail) return undefined;
     if (size < position.offset) {
       // Truncated while nobody was reading: moved to a new generation by the next check.
       this.options.log.warn({ source: this.path, file: tail.key }, 'file is shorter than its stored position: it was truncated');
