@@ -4,7 +4,6 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { EnvelopeFramer } from '../core/envelope.js';
-import type { EncodedEnvelopes } from '../core/scripts.js';
 import { EnvelopeBatch } from './envelope-batch.js';
 import { type FileIdentity, fileKey, identityOf, sameFile } from './file-identity.js';
 import { LineSplitter, type LineSink } from './line-splitter.js';
@@ -18,9 +17,9 @@ export interface Batch {
   /** Position after the batch. */
   readonly next: string;
   readonly nextPosition: Position;
-  /** The envelopes, encoded for the push (see {@link EnvelopeBatch}). */
-  readonly envelopes: EncodedEnvelopes;
-  /** How many envelopes the batch holds. */
+  /** The envelopes, packed for the push script (see {@link EnvelopeBatch}). */
+  readonly packed: Buffer;
+  /** How many envelopes {@link packed} holds. */
   readonly count: number;
   /** Recycles the batch's buffer; only after Redis acknowledged the push. */
   release(): void;
@@ -107,7 +106,7 @@ export class FileTail {
     const batch = EnvelopeBatch.pooled();
     const framer = this.framer;
     const head = framer.headBytes;
-    const tail = Buffer.from(EnvelopeFramer.tail(now), 'latin1');
+    const tail = EnvelopeFramer.tail(now);
     const sink: LineSink = {
       line: (offset, buffer, start, end) => batch.addFramed(head, offset, tail, buffer, start, end),
       oversize: (offset, head, bytes) => batch.add(framer.oversizeHeader(offset, now, bytes), head, 0, head.length),
@@ -179,7 +178,7 @@ export class FileTail {
       expected: formatPosition(expected),
       next: formatPosition(next),
       nextPosition: next,
-      envelopes: envelopes.encoded(),
+      packed: envelopes.packed(),
       count: envelopes.count,
       release: () => envelopes.release(),
       bytes: next.generation === expected.generation ? next.offset - expected.offset : 0,
