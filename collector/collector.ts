@@ -338,12 +338,14 @@ export class Collector {
           const stored = tails.length > 0 ? await redis.hmget(shard.keys.offsets, ...tails.map((t) => t.key)) : [];
           tails.forEach((tail, i) => restarts.push([tail, parsePosition(stored[i] ?? '')]));
         }
+        // Where each file goes back to, next to where this collector's acknowledged pushes had left it.
+        const positions = restarts.map(([tail, position]) => ({ file: tail.key, path: tail.path, stored: position ? formatPosition(position) : null, acknowledged: formatPosition(tail.committed) }));
         for (const [tail, position] of restarts) {
           if (!position) throw new CremaError(`no stored position for file ${tail.key} (${tail.path})`, 'position_missing');
           tail.restartAt(position);
         }
         this.failure = undefined;
-        log.info('positions reloaded: reading again');
+        log.info({ positions }, 'positions reloaded: reading again');
         return;
       } catch (retryError) {
         if (this.stopped) return;

@@ -75,10 +75,12 @@ async function runPipeline(plan: { stageKills: number; masterKills: number }): P
   const writers = files.map((file) => new LineWriter(file));
   env.onCleanup(() => writers.forEach((w) => w.close()));
 
-  const collector = (i: number) => new CremaProcess('collect', [...common, '--host', hosts[i]!, '--file', files[i]!, '--collect-batch', '50']);
+  const everyStage: CremaProcess[] = [];
+  const track = (p: CremaProcess) => (everyStage.push(p), p);
+  const collector = (i: number) => track(new CremaProcess('collect', [...common, '--host', hosts[i]!, '--file', files[i]!, '--collect-batch', '50']));
   let generation = 0;
   // Odd restarts keep the consumer's name (it takes its own claim back), even ones take a new one (recovered after the lease).
-  const processor = (i: number) => new CremaProcess('process', [...common, '--window-seconds', String(W / 1000), '--grace-seconds', '1', '--consumer', generation++ % 2 === 0 ? `p${i}` : `p${i}-${generation}`, '--process-batch', '40', '--lease-seconds', '2', '--tick-ms', '200']);
+  const processor = (i: number) => track(new CremaProcess('process', [...common, '--window-seconds', String(W / 1000), '--grace-seconds', '1', '--consumer', generation++ % 2 === 0 ? `p${i}` : `p${i}-${generation}`, '--process-batch', '40', '--lease-seconds', '2', '--tick-ms', '200']));
   const collectors = [collector(0), collector(1)];
   const processors = [processor(0), processor(1), processor(2)];
   const web = new CremaProcess('serve', common);
@@ -95,6 +97,9 @@ async function runPipeline(plan: { stageKills: number; masterKills: number }): P
   let kills = 0;
   let written = false;
   const failovers: number[] = [];
+  // What happened when, for the message of a failure.
+  const timeline: string[] = [];
+  const happened = (what: string) => timeline.push(`${new Date().toISOString()} ${what}`);
   const writing = (async () => {
     for (let chunk = 0; chunk < CHUNKS; chunk++) {
       // The files grow until the last kill: every kill meets a pipeline at work.
@@ -121,12 +126,14 @@ async function runPipeline(plan: { stageKills: number; masterKills: number }): P
         // A collector killed while its file still grows is killed at work.
         killsHit += written ? 0 : 1;
         await collectors[i]!.kill9();
+        happened(`collector ${i} (pid ${collectors[i]!.pid}) killed`);
         collectors[i] = collector(i);
       } else {
         const i = Math.floor(kill / 2) % 3;
         await processors[i]!.waitForLog('lease taken', 30_000);
         killsHit += !written || (await queued(client!, layout)) > 0 ? 1 : 0;
         await processors[i]!.kill9();
+        happened(`processor ${i} killed`);
         processors[i] = processor(i);
       }
       kills++;
@@ -136,10 +143,12 @@ async function runPipeline(plan: { stageKills: number; masterKills: number }): P
     for (let kill = 0; kill < plan.masterKills; kill++) {
       await sleep(1500);
       const shard = layout.shards[kill % SHARDS]!;
-      const { killed, failoverMs } = await cluster!.killMasterOf(shard.queue, { replicated: false });
+      const { killed, promoted, failoverMs } = await cluster!.killMasterOf(shard.queue, { replicated: false });
       failovers.push(failoverMs);
+      happened(`master ${killed.port} of ${shard.prefix} killed ${failoverMs} ms ago; ${promoted.port} took over`);
       // Back as a replica of the master that replaced it, so that the next kill finds a replica in sync.
       await cluster!.restart(killed);
+      happened(`${killed.port} back as a replica`);
     }
   })();
   await Promise.all([writing, killing, failing]);
@@ -157,7 +166,11 @@ async function runPipeline(plan: { stageKills: number; masterKills: number }): P
       intervalMs: 300,
       message: async () =>
         `not drained: ${(await merged()).reduce((sum, w) => sum + w.orders, 0)} of ${total} orders counted, ${await queued(client!, layout)} queued, ${await claimed(client!, layout)} claimed; ` +
-        `dead letters ${JSON.stringify(await deadLetters(client!, layout))}; windows off by ${JSON.stringify(offBy(await merged(), truth))}`,
+        `dead letters ${JSON.stringify(await deadLetters(client!, layout))}; windows off by ${JSON.stringify(offBy(await merged(), truth))}\n` +
+        `timeline:\n${timeline.join('\n')}\n` +
+        `stored positions: ${JSON.stringify(await Promise.all(layout.shards.map((k) => client!.hgetall(k.offsets))))}\n` +
+        `warnings of every stage:\n${everyStage.flatMap((p) => p.entries().filter((e) => e.level !== 'info' && e.level !== 'debug' && Number(e.level) !== 30).map((e) => `${p.command} ${p.pid}: ${JSON.stringify(e)}`)).join('\n')}\n` +
+        collectors.map((p, i) => `collector ${i}'s last logs:\n${p.logs.slice(-3000)}`).join('\n'),
     },
   );
 
