@@ -14,12 +14,10 @@ import { orderLines } from '../support/orders.js';
 
 const W = 10_000;
 const env = useTestEnvironment();
-const running: CremaProcess[] = [];
-env.onCleanup(() => Promise.all(running.splice(0).map((p) => p.kill9())));
-
+/** A stage of the running test, killed when the test ends. */
 function start(command: string, flags: string[]): CremaProcess {
   const child = new CremaProcess(command, ['--redis-url', env.redis.url, '--prefix', env.redis.prefix, ...flags]);
-  running.push(child);
+  env.onCleanup(() => child.kill9());
   return child;
 }
 

@@ -31,7 +31,7 @@ export interface TestEnvironment {
   startWeb(overrides?: Partial<WebServerOptions>, redisUrl?: string): Promise<TestWeb>;
   /** Closes something this fixture started, now (to restart it, say); closing twice is harmless. */
   stop(stage: Closable): Promise<void>;
-  /** Runs `cleanup` after the test, after the stages are closed and before Redis is cleaned; the last registered runs first. */
+  /** Runs `cleanup` after the test, after the stages are closed and before Redis is cleaned; the last registered runs first. Only inside a test (or a hook of it). */
   onCleanup(cleanup: () => unknown): void;
 }
 
@@ -95,6 +95,9 @@ export function useTestEnvironment(options: EnvironmentOptions = {}): TestEnviro
       await stage.close();
     },
     onCleanup(cleanup) {
+      // Outside a test (or, for a file's environment, before its beforeAll) a cleanup would run
+      // after the first test only, and leave what it cleans up running for the rest of the suite.
+      environment();
       cleanups.push(cleanup);
     },
   };
