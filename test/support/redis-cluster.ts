@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { type Cluster, Redis } from 'ioredis';
 import { shardLayout } from '../../core/shards.js';
 import { eventually } from './eventually.js';
-import { freePort, killAndWait, portIsFree, spawnServer } from './servers.js';
+import { freePort, killAndWait, onFreePort, portIsFree, spawnServer, untilAnswering } from './servers.js';
 
 const run = promisify(execFile);
 
@@ -107,36 +107,45 @@ const tlsNodes = new Map<number, Buffer>();
 export async function startLocalRedisCluster(options: { masters?: number; tls?: ClusterTls } = {}): Promise<LocalRedisCluster> {
   const masters = options.masters ?? 3;
   const { tls } = options;
-  const nodes: LocalNode[] = [];
-  for (let i = 0; i < masters * 2; i++) {
-    const port = await freeNodePort();
-    nodes.push({ port, url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`, directory: await mkdtemp(join(tmpdir(), `crema-cluster-${port}-`)) });
-    if (tls) tlsNodes.set(port, await readFile(tls.ca));
-  }
+  const ca = tls && (await readFile(tls.ca));
   const listen = (port: number) =>
     tls
       ? ['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-auth-clients', 'no', '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca]
       : ['--port', String(port)];
   const startNode = async (node: LocalNode) => {
+    const logFile = join(node.directory, 'redis.log');
     node.child = await spawnServer(
       'redis-server',
       [
         ...listen(node.port), '--bind', '127.0.0.1',
         '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(CLUSTER_NODE_TIMEOUT_MS),
         '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
-        '--dir', node.directory, '--logfile', join(node.directory, 'redis.log'),
+        '--dir', node.directory, '--logfile', logFile,
       ],
       'install it (apt-get install redis-server)',
     );
-    await eventually(() => answers(node.port), { timeoutMs: 10_000, message: `cluster node on port ${node.port} did not answer` });
+    await untilAnswering(node.child, `cluster node on port ${node.port}`, () => answers(node.port), { logFile });
   };
-  const dispose = async () => {
-    await Promise.all(nodes.map((n) => killAndWait(n.child)));
-    await Promise.all(nodes.map((n) => rm(n.directory, { recursive: true, force: true })));
-    for (const n of nodes) tlsNodes.delete(n.port);
-  };
+  // A new node, on another port when the one picked was taken before the node bound it.
+  const launchNode = () =>
+    onFreePort(freeNodePort, async (port) => {
+      const node: LocalNode = { port, url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`, directory: await mkdtemp(join(tmpdir(), `crema-cluster-${port}-`)) };
+      if (ca) tlsNodes.set(port, ca);
+      try {
+        await startNode(node);
+        return node;
+      } catch (error) {
+        await disposeNodes([node]);
+        throw error;
+      }
+    });
+  const nodes: LocalNode[] = [];
+  const dispose = () => disposeNodes(nodes);
   try {
-    await Promise.all(nodes.map(startNode));
+    const launched = await Promise.allSettled(Array.from({ length: masters * 2 }, launchNode));
+    for (const result of launched) if (result.status === 'fulfilled') nodes.push(result.value);
+    const failed = launched.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     await run('redis-cli', [...(tls ? ['--tls', '--cacert', tls.ca] : []), '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
     await eventually(() => healthy(nodes, masters), { timeoutMs: 30_000, message: 'the local cluster did not become ok with every replica in sync' });
   } catch (error) {
@@ -254,6 +263,13 @@ async function healthy(nodes: readonly LocalNode[], masters: number): Promise<bo
   }
   const lines = parseNodes(await nodesOf(living[0]!.port));
   return lines.filter((l) => l.master && !l.failed && l.slots.length > 0).length === masters;
+}
+
+/** Stops the nodes and removes their files. */
+async function disposeNodes(nodes: readonly LocalNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => killAndWait(n.child)));
+  await Promise.all(nodes.map((n) => rm(n.directory, { recursive: true, force: true })));
+  for (const n of nodes) tlsNodes.delete(n.port);
 }
 
 async function withNode<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {

@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,14 +34,74 @@ export async function killAndWait(child: ChildProcess | undefined): Promise<void
   await exited;
 }
 
+const stderrOf = new WeakMap<ChildProcess, () => string>();
+
 /** Spawns a server binary, once it has started; rejects with `hint` (how to get it) when it cannot be. */
 export async function spawnServer(command: string, args: readonly string[], hint: string): Promise<ChildProcess> {
-  const child = spawn(command, args, { stdio: 'ignore' });
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Read on, so a chatty server never blocks on a full pipe; the end is kept for the error of a server that exits early.
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4096);
+  });
+  stderrOf.set(child, () => stderr);
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', (error) => reject(new Error(`cannot start ${command} (${error.message}): ${hint}`)));
   });
   return child;
+}
+
+/** A server that exited before it answered, with the end of its log; `portTaken` when its port was. */
+export class ServerExitedError extends Error {
+  constructor(
+    readonly what: string,
+    readonly portTaken: boolean,
+    detail: string,
+  ) {
+    super(`${what} exited before it answered${portTaken ? ': its port was taken' : ''}\n${detail}`);
+  }
+}
+
+/**
+ * Resolves once a server just spawned answers; fails at once, with the end of `logFile`, when it
+ * exits first, and with `what` after `timeoutMs` when it neither answers nor exits.
+ */
+export async function untilAnswering(child: ChildProcess, what: string, answers: () => Promise<boolean>, options: { logFile: string; timeoutMs?: number }): Promise<void> {
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  const exit = new Promise<true>((resolve) => (exited() ? resolve(true) : child.once('exit', () => resolve(true))));
+  // Whatever holds a taken port may accept a connection and never answer: each look ends at the exit or after a second.
+  const look = () => Promise.race([answers(), exit, new Promise<false>((resolve) => setTimeout(resolve, 1000, false).unref())]);
+  await eventually(async () => exited() || (await look()), { timeoutMs: options.timeoutMs ?? 10_000, message: `${what} did not answer` });
+  if (!exited()) return;
+  await exit;
+  // stdio closes after the exit event: give the last of stderr its turn.
+  await new Promise((resolve) => setImmediate(resolve));
+  const log = await readFile(options.logFile, 'utf8').catch(() => '');
+  const stderr = stderrOf.get(child)?.() ?? '';
+  const last = (text: string) => text.trim().split('\n').slice(-8).join('\n');
+  throw new ServerExitedError(
+    what,
+    /address already in use/i.test(log + stderr),
+    `exit ${child.exitCode ?? child.signalCode}${log.trim() ? `; the end of ${options.logFile}:\n${last(log)}` : `; nothing in ${options.logFile}`}${stderr.trim() ? `\nthe end of its stderr:\n${last(stderr)}` : ''}`,
+  );
+}
+
+/**
+ * `start(port)` on a port `pickPort` found free; on a port picked again when the server found it
+ * taken. The port is free when picked, not when the server binds it a moment later: another
+ * process may take it in between (an outgoing connection's ephemeral port, another test file's
+ * server), and then the server exits at once.
+ */
+export async function onFreePort<T>(pickPort: () => Promise<number>, start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await pickPort();
+    try {
+      return await start(port);
+    } catch (error) {
+      if (!(error instanceof ServerExitedError && error.portTaken) || attempt === 5) throw error;
+    }
+  }
 }
 
 /** Stop, start and dispose of a server run from a temporary directory, which `dispose` removes. */
@@ -173,9 +233,17 @@ export interface LocalRedisServer extends RedisServer {
  * fsync always) so that a stop and start keeps every acknowledged write; benchmarks turn it off.
  */
 export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalRedisServer> {
-  const persistence = options.persistent === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
   const directory = await mkdtemp(join(tmpdir(), 'crema-redis-'));
-  const port = await freePort();
+  try {
+    return await onFreePort(freePort, (port) => startLocalRedisOn(port, directory, options));
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startLocalRedisOn(port: number, directory: string, options: LocalRedisOptions): Promise<LocalRedisServer> {
+  const persistence = options.persistent === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
   const { tls } = options;
   // With TLS, `-::1` also listens on IPv6 loopback where there is one, so `localhost` works whichever address it resolves to.
   const listen = tls
@@ -183,15 +251,16 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
     : ['--port', String(port), '--bind', '127.0.0.1'];
   const url = `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
   const tlsOptions = tls && { ca: readFileSync(tls.ca), cert: readFileSync(tls.client.cert), key: readFileSync(tls.client.key), servername: 'localhost' };
+  const logFile = join(directory, 'redis.log');
   let child: ChildProcess | undefined;
   let paused = false;
   const start = async () => {
     child = await spawnServer(
       'redis-server',
-      [...listen, '--save', '', ...persistence, '--dir', directory, '--logfile', join(directory, 'redis.log'), ...(options.args ?? [])],
+      [...listen, '--save', '', ...persistence, '--dir', directory, '--logfile', logFile, ...(options.args ?? [])],
       'install it (apt-get install redis-server) or set CREMA_TEST_REDIS_URL',
     );
-    await eventually(() => ping(url, tlsOptions), { timeoutMs: 10_000, message: `redis-server on port ${port} did not answer` });
+    await untilAnswering(child, `redis-server on port ${port}`, () => ping(url, tlsOptions), { logFile });
   };
   const stop = async () => {
     const running = child;
@@ -205,7 +274,12 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
     child.kill(name);
     paused = name === 'SIGSTOP';
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
     url,
     port,
@@ -217,7 +291,7 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
 }
 
 async function ping(url: string, tls?: ConnectionOptions): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(tls && { tls }) });
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000, ...(tls && { tls }) });
   redis.on('error', () => {});
   try {
     await redis.connect();

@@ -1,0 +1,90 @@
+/** The test harness's local servers: a port taken between its pick and the server's bind costs a retry, not a failed suite. */
+import { createServer, type Server } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { freePort, killAndWait, onFreePort, ServerExitedError, spawnServer, untilAnswering } from '../support/servers.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function holdPort(): Promise<number> {
+  // It drops every connection, as a port held by another process would never answer a PING.
+  const server: Server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return (server.address() as { port: number }).port;
+}
+
+async function directory(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'crema-harness-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function pong(port: number): Promise<boolean> {
+  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A redis-server on `port`, once it answers. */
+async function redisOn(port: number, dir: string, extra: string[] = []): Promise<number> {
+  const logFile = join(dir, `redis-${port}.log`);
+  const child = await spawnServer('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', logFile, ...extra], 'apt-get install redis-server');
+  cleanups.push(() => killAndWait(child));
+  await untilAnswering(child, `redis-server on port ${port}`, () => pong(port), { logFile });
+  return port;
+}
+
+it('starts a server again on another port when the port picked was taken before the server bound it', async () => {
+  const dir = await directory();
+  const taken = await holdPort();
+  const picked: number[] = [];
+  const port = await onFreePort(
+    async () => {
+      const next = picked.length === 0 ? taken : await freePort();
+      picked.push(next);
+      return next;
+    },
+    (p) => redisOn(p, dir),
+  );
+  expect(picked[0]).toBe(taken);
+  expect(picked).toHaveLength(2);
+  expect(port).toBe(picked[1]);
+  expect(await pong(port)).toBe(true);
+});
+
+it('fails at once, with the end of its log, when a server exits for another reason', async () => {
+  const dir = await directory();
+  const starting = onFreePort(freePort, (p) => redisOn(p, dir, ['--dir', join(dir, 'missing')]));
+  // A ServerExitedError, not the timeout's error: the exit is seen, not waited out.
+  await expect(starting).rejects.toBeInstanceOf(ServerExitedError);
+  await expect(starting).rejects.toMatchObject({ portTaken: false, message: expect.stringMatching(/exited before it answered[\s\S]*exit 1[\s\S]*stderr[\s\S]*No such file or directory/) });
+});
+
+it('gives up after five taken ports, saying so', async () => {
+  const dir = await directory();
+  const taken = await holdPort();
+  let picks = 0;
+  const starting = onFreePort(
+    async () => {
+      picks++;
+      return taken;
+    },
+    (p) => redisOn(p, dir),
+  );
+  await expect(starting).rejects.toMatchObject({ portTaken: true, message: expect.stringContaining('its port was taken') });
+  expect(picks).toBe(5);
+});
