@@ -169,6 +169,7 @@ async function runPipeline(plan: { stageKills: number; masterKills: number }): P
         `dead letters ${JSON.stringify(await deadLetters(client!, layout))}; windows off by ${JSON.stringify(offBy(await merged(), truth))}\n` +
         `timeline:\n${timeline.join('\n')}\n` +
         `stored positions: ${JSON.stringify(await Promise.all(layout.shards.map((k) => client!.hgetall(k.offsets))))}\n` +
+        `keys of the run: ${JSON.stringify(await inventory(client!, prefix))}\n` +
         `warnings of every stage:\n${everyStage.flatMap((p) => p.entries().filter((e) => e.level !== 'info' && e.level !== 'debug' && Number(e.level) !== 30).map((e) => `${p.command} ${p.pid}: ${JSON.stringify(e)}`)).join('\n')}\n` +
         collectors.map((p, i) => `collector ${i}'s last logs:\n${p.logs.slice(-3000)}`).join('\n'),
     },
@@ -227,6 +228,27 @@ async function claimed(cluster: Cluster, layout: ShardLayout): Promise<number> {
     for (const consumer of await cluster.smembers(keys.consumers)) count += await cluster.llen(keys.processing(consumer));
   }
   return count;
+}
+
+/**
+ * Every key of the run on every master, with its type and size: a processing list no consumer
+ * set names, or anything else no check above looks at, shows here.
+ */
+async function inventory(cluster: Cluster, prefix: string): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  for (const node of cluster.nodes('master')) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const type = await node.type(key);
+        const size = type === 'list' ? await node.llen(key) : type === 'hash' ? await node.hlen(key) : type === 'set' ? await node.scard(key) : type === 'zset' ? await node.zcard(key) : type === 'stream' ? await node.xlen(key) : 1;
+        found[key] = `${type} ${size} on ${node.options.port}`;
+      }
+    } while (cursor !== '0');
+  }
+  return found;
 }
 
 /** Dead letters of every shard, by shard and reason: what a failed run looks at first. */
