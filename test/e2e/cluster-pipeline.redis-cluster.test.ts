@@ -239,7 +239,7 @@ async function inventory(cluster: Cluster, prefix: string): Promise<Record<strin
   for (const node of cluster.nodes('master')) {
     let cursor = '0';
     do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      const [next, keys] = await node.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
       cursor = next;
       for (const key of keys) {
         const type = await node.type(key);
