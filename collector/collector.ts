@@ -251,7 +251,7 @@ export class Collector {
     const { metrics } = this.options;
     const source = batch.tail.source;
     const sent = shard.scripts
-      .pushBatch({ fileKey: batch.tail.key, expected: batch.expected, next: batch.next, packed: batch.packed })
+      .pushBatch({ fileKey: batch.tail.key, expected: batch.expected, next: batch.next, envelopes: batch.envelopes })
       .then((queueLength) => {
         batch.tail.acknowledge(batch);
         batch.release();

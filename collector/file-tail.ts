@@ -4,6 +4,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { EnvelopeFramer } from '../core/envelope.js';
+import type { EncodedEnvelopes } from '../core/scripts.js';
 import { EnvelopeBatch } from './envelope-batch.js';
 import { type FileIdentity, fileKey, identityOf, sameFile } from './file-identity.js';
 import { LineSplitter, type LineSink } from './line-splitter.js';
@@ -17,9 +18,9 @@ export interface Batch {
   /** Position after the batch. */
   readonly next: string;
   readonly nextPosition: Position;
-  /** The envelopes, packed for the push script (see {@link EnvelopeBatch}). */
-  readonly packed: Buffer;
-  /** How many envelopes {@link packed} holds. */
+  /** The envelopes, encoded for the push (see {@link EnvelopeBatch}). */
+  readonly envelopes: EncodedEnvelopes;
+  /** How many envelopes the batch holds. */
   readonly count: number;
   /** Recycles the batch's buffer; only after Redis acknowledged the push. */
   release(): void;
@@ -106,7 +107,7 @@ export class FileTail {
     const batch = EnvelopeBatch.pooled();
     const framer = this.framer;
     const head = framer.headBytes;
-    const tail = EnvelopeFramer.tail(now);
+    const tail = Buffer.from(EnvelopeFramer.tail(now), 'latin1');
     const sink: LineSink = {
       line: (offset, buffer, start, end) => batch.addFramed(head, offset, tail, buffer, start, end),
       oversize: (offset, head, bytes) => batch.add(framer.oversizeHeader(offset, now, bytes), head, 0, head.length),
@@ -178,7 +179,7 @@ export class FileTail {
       expected: formatPosition(expected),
       next: formatPosition(next),
       nextPosition: next,
-      packed: envelopes.packed(),
+      envelopes: envelopes.encoded(),
       count: envelopes.count,
       release: () => envelopes.release(),
       bytes: next.generation === expected.generation ? next.offset - expected.offset : 0,

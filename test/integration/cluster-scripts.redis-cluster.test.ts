@@ -48,7 +48,7 @@ it('counts three shards on three masters and reads back the exact sums', async (
     for (let from = 0; from < mine.length; from += 500) {
       const batch = new EnvelopeBatch(64 * 1024);
       mine.slice(from, from + 500).forEach((line, j) => batch.add(framer.header(from + j, now), Buffer.from(line), 0, Buffer.byteLength(line)));
-      await scripts.pushBatch({ fileKey: `f${shard}`, expected: `0:${from}`, next: `0:${from + 500}`, packed: batch.packed() });
+      await scripts.pushBatch({ fileKey: `f${shard}`, expected: `0:${from}`, next: `0:${from + 500}`, envelopes: batch.encoded() });
     }
     // And is drained as a processor would: claim, count, fenced commit.
     const lease = { consumer: `p${shard}`, token: `t${shard}`, leaseMs: 10_000 };

@@ -20,7 +20,7 @@ const start = { generation: 0, offset: 0 };
 
 async function linesOf(tail: FileTail): Promise<string[]> {
   const batch = await tail.nextBatch(100, 1);
-  return (batch?.packed.toString() ?? '').match(/\{"n":\d+\}/g) ?? [];
+  return (batch?.envelopes.bulks.toString() ?? '').match(/\{"n":\d+\}/g) ?? [];
 }
 
 it('opens the file it names, and refuses the file a rotation put at the path since', async () => {

@@ -41,19 +41,36 @@ async function snapshot(): Promise<Record<string, string>> {
   return out;
 }
 
+/** Two envelopes as the collector encodes them. */
+function twoEnvelopes(): ReturnType<EnvelopeBatch['encoded']> {
+  const batch = new EnvelopeBatch(64);
+  batch.add('h\n', Buffer.from('{"n":1}'), 0, 7);
+  batch.add('h\n', Buffer.from('{"n":2}'), 0, 7);
+  return batch.encoded();
+}
+
 describe('push-batch', () => {
+  it('pushes once on a Redis that lost its script cache (a promoted replica, a restarted master)', async () => {
+    await scripts.initPosition('f1', '0:0');
+    expect(await scripts.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:16', envelopes: twoEnvelopes() })).toBe(2);
+    await env.redis.client.script('FLUSH');
+    expect(await scripts.pushBatch({ fileKey: 'f1', expected: '0:16', next: '0:32', envelopes: twoEnvelopes() })).toBe(4);
+    expect(await env.redis.client.llen(env.redis.keys.queue)).toBe(4);
+    expect(await env.redis.client.hget(env.redis.keys.offsets, 'f1')).toBe('0:32');
+  });
+
   it('pushes and moves the position only from the expected position', async () => {
     expect(await scripts.initPosition('f1', '0:0')).toBe('0:0');
     expect(await scripts.initPosition('f1', '0:999')).toBe('0:0');
     const batch = new EnvelopeBatch(8);
     batch.add('a', Buffer.from('\n1'), 0, 2);
     batch.add('', Buffer.from([0xff, 0x00]), 0, 2);
-    expect(await scripts.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:20', packed: batch.packed() })).toBe(2);
-    // A replay of the same push (lost answer, resent) changes nothing.
-    const replay = scripts.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:20', packed: batch.packed() });
+    expect(await scripts.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:20', envelopes: batch.encoded() })).toBe(2);
+    // A replay of the same push (lost answer, resent) changes nothing: its envelopes are taken off again.
+    const replay = scripts.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:20', envelopes: batch.encoded() });
     await expect(replay).rejects.toBeInstanceOf(OffsetConflictError);
     await expect(replay).rejects.toMatchObject({ actual: '0:20' });
-    expect(await scripts.pushBatch({ fileKey: 'f1', expected: '0:20', next: '1:0', packed: new EnvelopeBatch(8).packed() })).toBe(2);
+    expect(await scripts.pushBatch({ fileKey: 'f1', expected: '0:20', next: '1:0', envelopes: new EnvelopeBatch(8).encoded() })).toBe(2);
     expect(await env.redis.client.lrangeBuffer(env.redis.keys.queue, 0, -1)).toEqual([Buffer.from('a\n1'), Buffer.from([0xff, 0x00])]);
     expect(await env.redis.client.hget(env.redis.keys.offsets, 'f1')).toBe('1:0');
   });
@@ -241,8 +258,10 @@ describe('every script checks its arguments before its first write', () => {
     ['a negative claim size', (s) => s.claimBatch(p1, 'next', -1)],
     ['a claim size of 1e9', (s) => s.claimBatch(p1, 'next', 1e9)],
     ['an unknown claim mode', (s) => s.claimBatch(p1, 'all' as 'next', 1)],
-    ['a malformed read position', (s) => s.pushBatch({ fileKey: 'f1', expected: '0:0', next: '1e3', packed: new EnvelopeBatch(8).packed() })],
-    ['envelopes that are not MessagePack', (s) => s.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:5', packed: Buffer.from('not msgpack') })],
+    ['a malformed read position', (s) => s.pushBatch({ fileKey: 'f1', expected: '0:0', next: '1e3', envelopes: new EnvelopeBatch(8).encoded() })],
+    ['a malformed read position, with envelopes already queued by the RPUSH', (s) => s.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:x', envelopes: twoEnvelopes() })],
+    ['an empty file key, with envelopes already queued by the RPUSH', (s) => s.pushBatch({ fileKey: '', expected: '0:0', next: '0:5', envelopes: twoEnvelopes() })],
+    ['a negative envelope count', (s) => s.pushBatch({ fileKey: 'f1', expected: '0:0', next: '0:5', envelopes: { count: -1, bulks: Buffer.alloc(0), first: undefined, last: undefined } })],
     ['an empty file key', (s) => s.initPosition('', '0:0')],
     ['a tick at a time before 1970', (s) => s.tick(-5, RULES)],
     ['a tick with a fractional grace', (s) => s.tick(start, { ...RULES, graceMs: 0.5 })],

@@ -19,7 +19,7 @@ const env = useTestEnvironment();
 
 async function linesOf(tail: FileTail): Promise<string[]> {
   const batch = await tail.nextBatch(100, 1);
-  return (batch?.packed.toString() ?? '').match(/\{"n":\d+\}/g) ?? [];
+  return (batch?.envelopes.bulks.toString() ?? '').match(/\{"n":\d+\}/g) ?? [];
 }
 
 it('reads the file it looked at under its own key when a rotation comes between the look and the open', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvelopeBatch, unpackEnvelopes } from '../../collector/envelope-batch.js';
+import { EnvelopeBatch, decodeEnvelopes } from '../../collector/envelope-batch.js';
 import { EnvelopeFramer, envelopeId, parseEnvelope } from '../../core/envelope.js';
 
 describe('envelope framing', () => {
@@ -37,12 +37,17 @@ describe('envelope framing', () => {
     }
   });
 
-  it('packs a batch of envelopes into one buffer, copying line bytes as read', () => {
+  it('writes a batch of envelopes into one buffer as RESP bulk strings, copying line bytes as read', () => {
     const batch = new EnvelopeBatch(16);
     const read = Buffer.from('xx{"a":1}\n\xff\xfeyy', 'latin1');
-    batch.addFramed(framer.headBytes, 2, EnvelopeFramer.tail(5), read, 2, 9);
+    batch.addFramed(framer.headBytes, 2, Buffer.from(EnvelopeFramer.tail(5)), read, 2, 9);
     batch.add(framer.header(10, 5), read, 10, 14);
-    const [first, second] = unpackEnvelopes(batch.packed());
+    const encoded = batch.encoded();
+    const [first, second] = decodeEnvelopes(encoded.bulks);
+    expect(encoded.bulks.subarray(0, 4).toString()).toBe(`$${first!.length}`.slice(0, 4));
+    expect(encoded.first).toEqual(first);
+    expect(encoded.last).toEqual(second);
+    expect(encoded.count).toBe(2);
     expect(first!.toString()).toBe(framer.frame(2, 5, '{"a":1}'));
     expect(parseEnvelope(first!.toString())).toMatchObject({ id: 'abc123.0:2', line: '{"a":1}' });
     expect(second!.subarray(second!.indexOf(10) + 1)).toEqual(Buffer.from([0xff, 0xfe, 0x79, 0x79]));

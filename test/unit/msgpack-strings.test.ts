@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { EnvelopeBatch } from '../../collector/envelope-batch.js';
 import { unpackByteStrings } from '../../core/msgpack-strings.js';
 
 describe('unpackByteStrings', () => {
@@ -10,13 +9,6 @@ describe('unpackByteStrings', () => {
     const array16 = Buffer.concat([Buffer.from([0xdc, 0x00, 0x02, 0xd9, 0x03]), Buffer.from('abc'), Buffer.from([0xdb, 0x00, 0x01, 0x11, 0x70]), long]);
     expect(unpackByteStrings(array16)).toEqual([Buffer.from('abc'), long]);
     expect(unpackByteStrings(Buffer.from([0x90]))).toEqual([]);
-  });
-
-  it('reads what the collector packs', () => {
-    const batch = new EnvelopeBatch(64);
-    batch.add('h\n', Buffer.from('line one'), 0, 8);
-    batch.add('', Buffer.from([0xc3, 0x28]), 0, 2);
-    expect(unpackByteStrings(batch.packed())).toEqual([Buffer.from('h\nline one'), Buffer.from([0xc3, 0x28])]);
   });
 
   it('refuses what is not an array of byte strings, or is cut short', () => {
