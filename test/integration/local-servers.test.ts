@@ -1,10 +1,12 @@
 /** The test harness's local servers: a port taken between its pick and the server's bind costs a retry, not a failed suite. */
 import { createServer, type Server } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { startLocalInfluxDB } from '../support/influx.js';
+import { startLocal } from '../support/prometheus.js';
 import { freePort, killAndWait, onFreePort, ServerExitedError, spawnServer, untilAnswering } from '../support/servers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -87,4 +89,45 @@ it('gives up after five taken ports, saying so', async () => {
   );
   await expect(starting).rejects.toMatchObject({ portTaken: true, message: expect.stringContaining('its port was taken') });
   expect(picks).toBe(5);
+});
+
+/** Picks `taken` first, then free ports; records each pick. */
+function takenFirst(taken: number, picked: number[]): () => Promise<number> {
+  return async () => {
+    const next = picked.length === 0 ? taken : await freePort();
+    picked.push(next);
+    return next;
+  };
+}
+
+it('starts influxd again on another port when its HTTP port was taken', async () => {
+  const taken = await holdPort();
+  const picked: number[] = [];
+  const influx = await startLocalInfluxDB(takenFirst(taken, picked));
+  cleanups.push(() => influx.dispose());
+  expect(picked).toHaveLength(2);
+  // The database is created through the server that started, on the second port.
+  const database = await influx.createDatabase();
+  expect(await influx.query(database, 'SHOW MEASUREMENTS')).toEqual([]);
+  const { results } = (await (await fetch(`http://127.0.0.1:${picked[1]}/query?q=SHOW%20DATABASES`)).json()) as { results: { series: { values: string[][] }[] }[] };
+  expect(results[0]!.series[0]!.values.flat()).toContain(database);
+});
+
+it('starts prometheus again on another port when its port was taken', async () => {
+  const dir = await directory();
+  await writeFile(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1s\n');
+  const taken = await holdPort();
+  const picked: number[] = [];
+  const prometheus = await startLocal(
+    'prometheus',
+    (port) => [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    dir,
+    '/-/ready',
+    'apt-get install prometheus',
+    takenFirst(taken, picked),
+  );
+  cleanups.push(() => prometheus.stop());
+  expect(picked).toHaveLength(2);
+  expect(prometheus.url).toBe(`http://127.0.0.1:${picked[1]}`);
+  expect((await fetch(`${prometheus.url}/-/ready`)).status).toBe(200);
 });

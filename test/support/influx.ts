@@ -8,12 +8,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './eventually.js';
 import { type V2WriteShim, startV2WriteShim } from './influx-v2-shim.js';
-import { dockerAvailable, freePort, killAndWait, localControls, spawnServer } from './servers.js';
+import { dockerAvailable, freePort, killAndWait, localControls, onFreePort, spawnServer, untilAnswering } from './servers.js';
 
 export interface InfluxServer {
   /** Base URL that accepts `/api/v2/write` and `/query`. */
@@ -118,17 +118,28 @@ async function startInfluxContainer(): Promise<InfluxServer> {
   });
 }
 
-async function startLocalInfluxDB(): Promise<InfluxServer> {
+/** The local `influxd`, its HTTP API on a port `pickPort` found free (on another when that one was taken). */
+export async function startLocalInfluxDB(pickPort: () => Promise<number> = freePort): Promise<InfluxServer> {
   const directory = await mkdtemp(join(tmpdir(), 'crema-influxd-'));
-  const [httpPort, rpcPort, shimPort] = [await freePort(), await freePort(), await freePort()];
+  try {
+    return await onFreePort(pickPort, (httpPort) => startLocalInfluxDBOn(httpPort, directory));
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startLocalInfluxDBOn(httpPort: number, directory: string): Promise<InfluxServer> {
+  const [rpcPort, shimPort] = [await freePort(), await freePort()];
   const configFile = join(directory, 'influxdb.conf');
+  const logFile = join(directory, 'influxd.log');
   await writeFile(configFile, influxdConfig(directory, httpPort, rpcPort));
   const url = `http://127.0.0.1:${shimPort}`;
   let child: ChildProcess | undefined;
   let shim: V2WriteShim | undefined;
   const start = async () => {
-    child = await spawnServer('influxd', ['run', '-config', configFile], 'install it (apt-get install influxdb) or set CREMA_TEST_INFLUX_URL');
-    await eventually(() => ping(`http://127.0.0.1:${httpPort}`), { timeoutMs: 20_000, message: `influxd on port ${httpPort} did not answer` });
+    child = await spawnServer('influxd', ['run', '-config', configFile], 'install it (apt-get install influxdb) or set CREMA_TEST_INFLUX_URL', { outputFile: logFile });
+    await untilAnswering(child, `influxd on ports ${httpPort} and ${rpcPort}`, () => ping(`http://127.0.0.1:${httpPort}`), { logFile, timeoutMs: 20_000 });
     shim = await startV2WriteShim(shimPort, httpPort);
   };
   const stop = async () => {
@@ -138,7 +149,12 @@ async function startLocalInfluxDB(): Promise<InfluxServer> {
     child = undefined;
     await killAndWait(running);
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return withClient({ url, token: '', ...localControls(directory, start, stop) });
 }
 

@@ -5,8 +5,7 @@
  * Crema processes on the loopback interface, which a container does not share.
  */
 import { closeServer, listen } from '../../core/http-server.js';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,7 @@ import { once } from '../../core/lifecycle.js';
 import type { RuleGroup, RuleTiming } from '../../prometheus/alert-rules.js';
 import { type YamlValue, toYaml } from '../../prometheus/yaml.js';
 import { eventually } from './eventually.js';
-import { freePort } from './servers.js';
+import { freePort, killAndWait, onFreePort, spawnServer, untilAnswering } from './servers.js';
 
 /** Rule timing for end-to-end tests: seconds instead of minutes, same thresholds. */
 export const E2E_TIMING: RuleTiming = Object.freeze({ window: '15s', rateFor: '5s', stalledFor: '5s', downFor: '5s' });
@@ -44,39 +43,42 @@ export interface PromSample {
 
 export interface AlertmanagerServer extends LocalServer {}
 
-/** Starts `binary` with `args` in `dir` and waits until `readyUrl` answers 200. */
-async function startLocal(binary: string, args: readonly string[], dir: string, readyUrl: string, installHint: string): Promise<() => Promise<void>> {
-  const log = createWriteStream(join(dir, 'server.log'));
-  const child: ChildProcess = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (error) => reject(new Error(`cannot start ${binary} (${error.message}): ${installHint}`)));
+/**
+ * Starts `binary` on a free port (`args(port)`) in `dir` and waits until `readyPath` answers 200;
+ * on another port when the one picked (by `pickPort`) was taken before the server bound it.
+ */
+export async function startLocal(
+  binary: string,
+  args: (port: number) => readonly string[],
+  dir: string,
+  readyPath: string,
+  installHint: string,
+  pickPort: () => Promise<number> = freePort,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const logFile = join(dir, 'server.log');
+  return onFreePort(pickPort, async (port) => {
+    const url = `http://127.0.0.1:${port}`;
+    const child = await spawnServer(binary, args(port), installHint, { cwd: dir, outputFile: logFile });
+    const ready = async () => (await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(1000) })).ok;
+    try {
+      await untilAnswering(child, `${binary} on port ${port}`, ready, { logFile, timeoutMs: 30_000 });
+    } catch (error) {
+      await killAndWait(child);
+      throw error;
+    }
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGTERM');
+          const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          await exited;
+          clearTimeout(killer);
+        }
+      })());
+    return { url, stop };
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`${binary} exited with ${child.exitCode}`);
-      return (await fetch(readyUrl)).ok;
-    },
-    { timeoutMs: 30_000, intervalMs: 100, message: () => `${binary} not ready at ${readyUrl}; log:\n${tail(join(dir, 'server.log'))}` },
-  );
-  let stopping: Promise<void> | undefined;
-  return () =>
-    (stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      log.end();
-    })());
-}
-
-function tail(path: string): string {
-  return existsSync(path) ? readFileSync(path, 'utf8').slice(-3000) : '(no log)';
 }
 
 export interface PrometheusOptions {
@@ -111,11 +113,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   }
   await writeFile(join(dir, 'prometheus.yml'), toYaml(config));
   if (options.rules) await writeFile(join(dir, 'rules.yml'), toYaml({ groups: options.rules as unknown as YamlValue }));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const stop = await startLocal(
+  const { url, stop } = await startLocal(
     'prometheus',
-    [
+    (port) => [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -123,7 +123,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       '--rules.alert.resend-delay=1s',
     ],
     dir,
-    `${url}/-/ready`,
+    '/-/ready',
     'install it (apt-get install prometheus)',
   );
   const api = async <T>(path: string): Promise<T> => {
@@ -155,12 +155,10 @@ export async function startAlertmanager(options: { webhookUrls?: readonly string
     receivers: [{ name: 'test', webhook_configs: webhooks }],
   };
   await writeFile(join(dir, 'alertmanager.yml'), toYaml(config));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const binary = existsSync('/usr/bin/prometheus-alertmanager') ? 'prometheus-alertmanager' : 'alertmanager';
-  const stop = await startLocal(
+  const { url, stop } = await startLocal(
     binary,
-    [
+    (port) => [
       `--config.file=${join(dir, 'alertmanager.yml')}`,
       `--storage.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -168,7 +166,7 @@ export async function startAlertmanager(options: { webhookUrls?: readonly string
       '--cluster.listen-address=',
     ],
     dir,
-    `${url}/-/ready`,
+    '/-/ready',
     'install it (apt-get install prometheus-alertmanager)',
   );
   return {

@@ -6,7 +6,7 @@
  * Tests never use a server they did not get from here, and never touch keys outside their prefix.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -36,9 +36,19 @@ export async function killAndWait(child: ChildProcess | undefined): Promise<void
 
 const stderrOf = new WeakMap<ChildProcess, () => string>();
 
-/** Spawns a server binary, once it has started; rejects with `hint` (how to get it) when it cannot be. */
-export async function spawnServer(command: string, args: readonly string[], hint: string): Promise<ChildProcess> {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Spawns a server binary, once it has started; rejects with `hint` (how to get it) when it cannot
+ * be. Servers that log only to their standard streams get `outputFile`: both streams go there, from
+ * this start on.
+ */
+export async function spawnServer(command: string, args: readonly string[], hint: string, options: { cwd?: string; outputFile?: string } = {}): Promise<ChildProcess> {
+  const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', options.outputFile ? 'pipe' : 'ignore', 'pipe'] });
+  if (options.outputFile) {
+    const output = createWriteStream(options.outputFile);
+    child.stdout!.pipe(output, { end: false });
+    child.stderr!.pipe(output, { end: false });
+    child.once('close', () => output.end());
+  }
   // Read on, so a chatty server never blocks on a full pipe; the end is kept for the error of a server that exits early.
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -64,26 +74,29 @@ export class ServerExitedError extends Error {
 }
 
 /**
- * Resolves once a server just spawned answers; fails at once, with the end of `logFile`, when it
- * exits first, and with `what` after `timeoutMs` when it neither answers nor exits.
+ * Resolves once a server just spawned answers; fails at once, with the end of its log (`logFile`,
+ * and what it wrote to stderr), when it exits first, and with `what` after `timeoutMs` when it
+ * neither answers nor exits.
  */
-export async function untilAnswering(child: ChildProcess, what: string, answers: () => Promise<boolean>, options: { logFile: string; timeoutMs?: number }): Promise<void> {
+export async function untilAnswering(child: ChildProcess, what: string, answers: () => Promise<boolean>, options: { logFile?: string; timeoutMs?: number } = {}): Promise<void> {
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   const exit = new Promise<true>((resolve) => (exited() ? resolve(true) : child.once('exit', () => resolve(true))));
   // Whatever holds a taken port may accept a connection and never answer: each look ends at the exit or after a second.
-  const look = () => Promise.race([answers(), exit, new Promise<false>((resolve) => setTimeout(resolve, 1000, false).unref())]);
+  const look = () => Promise.race([answers().catch(() => false), exit, new Promise<false>((resolve) => setTimeout(resolve, 1000, false).unref())]);
   await eventually(async () => exited() || (await look()), { timeoutMs: options.timeoutMs ?? 10_000, message: `${what} did not answer` });
   if (!exited()) return;
   await exit;
   // stdio closes after the exit event: give the last of stderr its turn.
   await new Promise((resolve) => setImmediate(resolve));
-  const log = await readFile(options.logFile, 'utf8').catch(() => '');
+  const { logFile } = options;
+  const log = logFile ? await readFile(logFile, 'utf8').catch(() => '') : '';
   const stderr = stderrOf.get(child)?.() ?? '';
   const last = (text: string) => text.trim().split('\n').slice(-8).join('\n');
+  const logPart = !logFile ? '' : log.trim() ? `; the end of ${logFile}:\n${last(log)}` : `; nothing in ${logFile}`;
   throw new ServerExitedError(
     what,
     /address already in use/i.test(log + stderr),
-    `exit ${child.exitCode ?? child.signalCode}${log.trim() ? `; the end of ${options.logFile}:\n${last(log)}` : `; nothing in ${options.logFile}`}${stderr.trim() ? `\nthe end of its stderr:\n${last(stderr)}` : ''}`,
+    `exit ${child.exitCode ?? child.signalCode}${logPart}${stderr.trim() && !log.includes(stderr.trim()) ? `\nthe end of its stderr:\n${last(stderr)}` : ''}`,
   );
 }
 
