@@ -15,6 +15,7 @@ import type { CatchUpLog } from './catch-up-log.js';
 import { type Batch, FileTail } from './file-tail.js';
 import { type FileIdentity, fileKey, identityOf, sameFile } from './file-identity.js';
 import { type Position, formatPosition, parsePosition } from './position.js';
+import { positionReplicated } from './replicated-position.js';
 import { isRotationOf } from './rotation-names.js';
 
 /** How long a rotated-away file must stay quiet, once drained, before it is closed. */
@@ -99,17 +100,15 @@ export class SourceFollower {
       batches.push(this.current.truncationBatch());
     }
 
-    const keep: FileTail[] = [];
-    for (const tail of this.draining) {
-      if (now - tail.lastGrowthAt >= ROTATED_LINGER_MS) {
-        this.options.log.info({ source: this.path, file: tail.key, path: tail.path }, 'rotated file drained: closing it');
-        this.options.catchUp.closed(tail.key);
-        await tail.close();
-      } else {
-        keep.push(tail);
-      }
+    // Every look first, then every close: a look that throws closes nothing.
+    const closing = new Set<FileTail>();
+    for (const tail of this.draining) if (await this.mayClose(tail, now)) closing.add(tail);
+    this.draining = this.draining.filter((tail) => !closing.has(tail));
+    for (const tail of closing) {
+      this.options.log.info({ source: this.path, file: tail.key, path: tail.path }, 'rotated file drained: closing it');
+      this.options.catchUp.closed(tail.key);
+      await tail.close();
     }
-    this.draining = keep;
 
     let behind = 0;
     for (const tail of this.tails()) {
@@ -119,6 +118,20 @@ export class SourceFollower {
     }
     this.options.metrics.collector.bytesBehind.set({ source: this.path }, behind);
     return batches;
+  }
+
+  /**
+   * A rotated-away file is closed once every line of it was read and acknowledged, it has been
+   * quiet for {@link ROTATED_LINGER_MS}, and its position is on every replica: nothing checks a
+   * closed file's position again, so a push a failover undid afterwards would lose its lines.
+   * Throws `position_lost` when Redis no longer holds the position as pushed.
+   */
+  private async mayClose(tail: FileTail, now: number): Promise<boolean> {
+    if (!tail.caughtUp || now - tail.lastGrowthAt < ROTATED_LINGER_MS) return false;
+    const pushed = formatPosition(tail.committed);
+    const replicated = await positionReplicated(this.options.redis, { offsetsKey: this.options.keys.offsets, fileKey: tail.key, pushed, path: tail.path });
+    if (!replicated) this.options.log.debug({ source: this.path, file: tail.key, path: tail.path }, 'rotated file drained: waiting for the replicas to hold its position before closing it');
+    return replicated;
   }
 
   async close(): Promise<void> {

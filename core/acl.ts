@@ -29,8 +29,9 @@ const CONNECTION_COMMANDS = ['client|setname', 'cluster|slots', 'info', 'ping', 
 const STAGE_COMMANDS: Readonly<Record<RedisStage, readonly string[]>> = {
   // The push (MULTI RPUSH, then its script, EXEC), positions (HMGET), the queue length for
   // backpressure (LLEN), offset pruning (HSCAN, ZADD, WATCH … MULTI HDEL ZREM EXEC), the shard
-  // count (MULTI HSETNX HGETALL EXEC).
-  collector: ['rpush', 'hmget', 'llen', 'hscan', 'zadd', 'zrangebyscore', 'watch', 'unwatch', 'multi', 'exec', 'hdel', 'zrem', 'hsetnx', 'hgetall'],
+  // count (MULTI HSETNX HGETALL EXEC), a drained file's position on every replica before it is
+  // closed (HGET, ROLE, WAIT).
+  collector: ['rpush', 'hmget', 'llen', 'hscan', 'zadd', 'zrangebyscore', 'watch', 'unwatch', 'multi', 'exec', 'hdel', 'zrem', 'hsetnx', 'hgetall', 'hget', 'role', 'wait'],
   // The shared settings (MULTI HSETNX HGETALL EXEC) and the ticker's PUBLISH (SPUBLISH with shards).
   processor: ['multi', 'exec', 'hsetnx', 'hgetall', 'publish', 'spublish'],
   // The checkpoint and the closed-through watermark (GET, SET), the changes (XREAD), open windows (ZRANGE) and their hashes (HGETALL).

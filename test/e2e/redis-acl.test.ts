@@ -18,6 +18,7 @@ import { influxLines, redisLines } from '../support/influx-truth.js';
 import { countsOnly, expectedHash, expectedWindows, orderLines } from '../support/orders.js';
 import { type LocalRedisServer, freePort, startLocalRedis } from '../support/servers.js';
 import { SseTestClient } from '../support/sse.js';
+import { rotate } from '../support/files.js';
 
 const STAGES = ['collector', 'processor', 'exporter', 'web'] as const;
 type Stage = (typeof STAGES)[number];
@@ -29,10 +30,20 @@ const PASSWORDS: Record<Stage, string> = {
 };
 
 let server: LocalRedisServer;
+// A replica, as in production: the collector waits for it (WAIT) before it closes a rotated file.
+let replica: LocalRedisServer;
 beforeAll(async () => {
   server = await startLocalRedis({ persistent: false });
+  replica = await startLocalRedis({ persistent: false, args: ['--replicaof', '127.0.0.1', String(server.port)] });
+  await eventually(() => /master_link_status:up/.test(execFileSync('redis-cli', ['-p', String(replica.port), 'INFO', 'replication'], { encoding: 'utf8' })), {
+    timeoutMs: 15_000,
+    message: 'the replica did not sync',
+  });
+}, 30_000);
+afterAll(async () => {
+  await replica?.dispose();
+  await server?.dispose();
 });
-afterAll(() => server?.dispose());
 const env = useTestEnvironment({ redisUrl: () => server.url });
 
 /** `redis://crema-<stage>:<password>@127.0.0.1:<port>`. */
@@ -104,7 +115,10 @@ it('runs every stage as its own user: a whole pipeline counts exactly, and Redis
   env.onCleanup(() => stream.close());
   await stream.waitFor((c) => c.named('hello').length === 1, 'no hello on the live stream');
   await collector.waitForLog('following file');
-  writeFileSync(file, `${lines.slice(1000).join('\n')}\n`, { flag: 'a' });
+  writeFileSync(file, `${lines.slice(1000, 2000).join('\n')}\n`, { flag: 'a' });
+  // A rotation, so that the collector's user also drains and closes a rotated file (HGET, ROLE, and WAIT for the replica).
+  rotate(file);
+  writeFileSync(file, `${lines.slice(2000).join('\n')}\n`);
 
   const expected = expectedWindows(lines, W);
   const logs = () => [web, processor, collector, exporter].map((p) => `--- ${p.command}\n${p.logs.slice(-1500)}`).join('\n');
@@ -135,6 +149,7 @@ it('runs every stage as its own user: a whole pipeline counts exactly, and Redis
     { timeoutMs: 30_000, intervalMs: 500, message: () => `InfluxDB has ${last.influx.length} points, Redis implies ${last.redis.length}; logs:\n${logs()}` },
   );
 
+  await collector.waitForLog('rotated file drained: closing it');
   const exits = await Promise.all([collector, processor, exporter, web].map((p) => p.terminate()));
   expect(exits.map((e) => e.code)).toEqual([0, 0, 0, 0]);
   expect(await aclLog()).toEqual([]);

@@ -6,6 +6,7 @@
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EnvelopeBatch } from '../../collector/envelope-batch.js';
+import { positionReplicated } from '../../collector/replicated-position.js';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { EnvelopeFramer } from '../../core/envelope.js';
 import { createRedisCluster } from '../../core/redis.js';
@@ -70,4 +71,16 @@ it('counts three shards on three masters and reads back the exact sums', async (
   // The oldest windows are due: every shard closed them.
   expect(windows[0]!.final).toBe(true);
   expect(windows.reduce((sum, w) => sum + w.orders, 0)).toBe(lines.length);
+});
+
+it("checks a file's position on the master of its shard and on that master's replica", async () => {
+  const keys = shardLayout(await prefixOnDistinctMasters(cluster, 3), 3, true).shards[2]!;
+  await cluster.hset(keys.offsets, 'f-replicated', '0:500');
+  // ROLE and WAIT carry no key: they go with the HGET, to the node that holds the offsets, so the
+  // master's replica is found and waited for (a node without replicas would say so at once).
+  const role = (await cluster.pipeline().hget(keys.offsets, 'f-replicated').role().exec())!;
+  expect(role[1]![1]).toEqual(['master', expect.any(Number), [expect.any(Array)]]);
+  expect(await positionReplicated(cluster, { offsetsKey: keys.offsets, fileKey: 'f-replicated', pushed: '0:500', path: '/orders.jsonl' }, 5000)).toBe(true);
+  await expect(positionReplicated(cluster, { offsetsKey: keys.offsets, fileKey: 'f-replicated', pushed: '0:900', path: '/orders.jsonl' })).rejects.toMatchObject({ type: 'position_lost' });
+  await cluster.del(keys.offsets);
 });
