@@ -27,6 +27,7 @@ import type { Batch, FileTail } from './file-tail.js';
 import { OffsetPruner } from './offset-pruning.js';
 import { formatPosition, parsePosition } from './position.js';
 import { type FormerPosition, SourceFollower } from './source-follower.js';
+import { checkStoredPosition } from './stored-position.js';
 
 export interface CollectorOptions {
   readonly redis: RedisClient;
@@ -284,12 +285,7 @@ export class Collector {
         const tails: FileTail[] = shard.followers.flatMap((f) => [...f.tails()]);
         if (tails.length === 0) continue;
         const stored = await this.options.redis.hmget(shard.keys.offsets, ...tails.map((t) => t.key));
-        tails.forEach((tail, i) => {
-          const pushed = formatPosition(tail.committed);
-          if (stored[i] !== pushed) {
-            throw new CremaError(`Redis holds position ${stored[i] ?? 'none'} for file ${tail.key} (${tail.path}), not ${pushed} as pushed: acknowledged pushes were lost (a failover?)`, 'position_lost');
-          }
-        });
+        tails.forEach((tail, i) => checkStoredPosition(stored[i], { fileKey: tail.key, path: tail.path, pushed: formatPosition(tail.committed) }));
       }
     } catch (error) {
       this.failure ??= error;

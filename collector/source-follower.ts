@@ -15,7 +15,7 @@ import type { CatchUpLog } from './catch-up-log.js';
 import { type Batch, FileTail } from './file-tail.js';
 import { type FileIdentity, fileKey, identityOf, sameFile } from './file-identity.js';
 import { type Position, formatPosition, parsePosition } from './position.js';
-import { positionReplicated } from './replicated-position.js';
+import { positionReplicated } from './stored-position.js';
 import { isRotationOf } from './rotation-names.js';
 
 /** How long a rotated-away file must stay quiet, once drained, before it is closed. */

@@ -16,7 +16,7 @@ import { useTestEnvironment } from '../support/fixtures.js';
 import { type InfluxServer, startInfluxDB } from '../support/influx.js';
 import { influxLines, redisLines } from '../support/influx-truth.js';
 import { countsOnly, expectedHash, expectedWindows, orderLines } from '../support/orders.js';
-import { type LocalRedisServer, freePort, startLocalRedis } from '../support/servers.js';
+import { type LocalRedisServer, freePort, startLocalRedis, startLocalReplica } from '../support/servers.js';
 import { SseTestClient } from '../support/sse.js';
 import { rotate } from '../support/files.js';
 
@@ -34,11 +34,7 @@ let server: LocalRedisServer;
 let replica: LocalRedisServer;
 beforeAll(async () => {
   server = await startLocalRedis({ persistent: false });
-  replica = await startLocalRedis({ persistent: false, args: ['--replicaof', '127.0.0.1', String(server.port)] });
-  await eventually(() => /master_link_status:up/.test(execFileSync('redis-cli', ['-p', String(replica.port), 'INFO', 'replication'], { encoding: 'utf8' })), {
-    timeoutMs: 15_000,
-    message: 'the replica did not sync',
-  });
+  replica = await startLocalReplica(server);
 }, 30_000);
 afterAll(async () => {
   await replica?.dispose();

@@ -6,7 +6,7 @@
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EnvelopeBatch } from '../../collector/envelope-batch.js';
-import { positionReplicated } from '../../collector/replicated-position.js';
+import { positionReplicated } from '../../collector/stored-position.js';
 import { DEFAULT_CATALOG } from '../../core/catalog.js';
 import { EnvelopeFramer } from '../../core/envelope.js';
 import { createRedisCluster } from '../../core/redis.js';

@@ -303,6 +303,24 @@ async function startLocalRedisOn(port: number, directory: string, options: Local
   };
 }
 
+/**
+ * A local `redis-server` (no persistence) replicating `master`, once the master counts it online:
+ * the replica says its link is up a moment before the master lists it (`ROLE`, `WAIT`).
+ */
+export async function startLocalReplica(master: LocalRedisServer): Promise<LocalRedisServer> {
+  const replica = await startLocalRedis({ persistent: false, args: ['--replicaof', '127.0.0.1', String(master.port)] });
+  const probe = new Redis(master.url, { maxRetriesPerRequest: 1 });
+  try {
+    await eventually(async () => /^slave\d+:.*state=online/m.test(await probe.info('replication')), { timeoutMs: 15_000, message: `the replica on port ${replica.port} did not come online` });
+  } catch (error) {
+    await replica.dispose();
+    throw error;
+  } finally {
+    probe.disconnect();
+  }
+  return replica;
+}
+
 async function ping(url: string, tls?: ConnectionOptions): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000, ...(tls && { tls }) });
   redis.on('error', () => {});

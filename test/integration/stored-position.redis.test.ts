@@ -8,13 +8,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CatchUpLog } from '../../collector/catch-up-log.js';
 import { ROTATED_LINGER_MS, SourceFollower } from '../../collector/source-follower.js';
-import { positionReplicated } from '../../collector/replicated-position.js';
+import { positionReplicated } from '../../collector/stored-position.js';
 import { RedisKeys } from '../../core/keys.js';
 import { createMetrics } from '../../core/metrics.js';
 import { Scripts, defineScripts } from '../../core/scripts.js';
 import { eventually } from '../support/eventually.js';
 import { rotate, tempDir } from '../support/files.js';
-import { type LocalRedisServer, startLocalRedis } from '../support/servers.js';
+import { type LocalRedisServer, startLocalRedis, startLocalReplica } from '../support/servers.js';
 import { silentLog } from '../support/stages.js';
 
 let master: LocalRedisServer;
@@ -30,10 +30,8 @@ function client(server: LocalRedisServer): Redis {
 
 beforeAll(async () => {
   master = await startLocalRedis({ persistent: false });
-  replica = await startLocalRedis({ persistent: false, args: ['--replicaof', '127.0.0.1', String(master.port)] });
+  replica = await startLocalReplica(master);
   alone = await startLocalRedis({ persistent: false });
-  const probe = client(replica);
-  await eventually(async () => /master_link_status:up/.test(await probe.info('replication')), { timeoutMs: 15_000, message: 'the replica did not sync' });
 }, 60_000);
 
 afterAll(async () => {

@@ -1,8 +1,10 @@
 /**
- * Whether a file's position, as the collector last pushed it, is beyond a failover's reach: held
- * by the shard's master and by every replica it has. Needed once, before a drained rotated file
- * is closed: an open file's position is checked again and again (a lost push is found and redone),
- * a closed file's never, so a push that a failover undid after the close would lose its lines.
+ * What Redis holds of a file's read position, against what the collector last pushed. A push Redis
+ * acknowledged can still be undone by a failover to a replica that had not received it, so an
+ * open file's position is compared again at every check ({@link checkStoredPosition}), and a
+ * drained rotated file is closed only once its position is beyond a failover's reach, held by the
+ * master and by every replica it has ({@link positionReplicated}): after the close nothing would
+ * look at it again, and the lines of a push undone then would be lost.
  */
 import { CremaError } from '../core/errors.js';
 import type { RedisClient } from '../core/redis.js';
@@ -14,6 +16,7 @@ import type { RedisClient } from '../core/redis.js';
 export const REPLICATION_WAIT_MS = 250;
 
 export interface PositionLook {
+  /** The shard's hash of positions. */
   readonly offsetsKey: string;
   readonly fileKey: string;
   /** The position as this collector last pushed it (formatted). */
@@ -31,11 +34,11 @@ export async function positionReplicated(redis: RedisClient, look: PositionLook,
   // Each pipeline goes to the node that holds the offsets key (its keyless commands with it), on
   // the connection the pushes went through, which is what WAIT waits for.
   const [stored, role] = unwrap(await redis.pipeline().hget(look.offsetsKey, look.fileKey).role().exec());
-  checkStored(stored, look);
+  checkStoredPosition(stored, look);
   const replicas = onlineReplicas(role);
   if (replicas === 0) return true;
   const [storedAgain, acknowledged] = unwrap(await redis.pipeline().hget(look.offsetsKey, look.fileKey).call('WAIT', replicas, waitMs).exec());
-  checkStored(storedAgain, look);
+  checkStoredPosition(storedAgain, look);
   return Number(acknowledged) >= replicas;
 }
 
@@ -45,7 +48,8 @@ function onlineReplicas(role: unknown): number {
   return role[2].length;
 }
 
-function checkStored(stored: unknown, look: PositionLook): void {
+/** Throws `position_lost` when Redis holds `stored` for the file, not the position as pushed. */
+export function checkStoredPosition(stored: unknown, look: Omit<PositionLook, 'offsetsKey'>): void {
   if (stored !== look.pushed) {
     throw new CremaError(`Redis holds position ${stored ?? 'none'} for file ${look.fileKey} (${look.path}), not ${look.pushed} as pushed: acknowledged pushes were lost (a failover?)`, 'position_lost');
   }
