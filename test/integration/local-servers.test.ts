@@ -4,10 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { startLocalInfluxDB } from '../support/influx.js';
 import { startLocal } from '../support/prometheus.js';
-import { freePort, killAndWait, onFreePort, ServerExitedError, spawnServer, untilAnswering } from '../support/servers.js';
+import { answersPing, freePort, killAndWait, onFreePort, ServerExitedError, spawnServer, untilAnswering } from '../support/servers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -28,17 +27,8 @@ async function directory(): Promise<string> {
   return dir;
 }
 
-async function pong(port: number): Promise<boolean> {
-  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
+function pong(port: number): Promise<boolean> {
+  return answersPing(`redis://127.0.0.1:${port}`);
 }
 
 /** A redis-server on `port`, once it answers. */

@@ -273,7 +273,7 @@ async function startLocalRedisOn(port: number, directory: string, options: Local
       [...listen, '--save', '', ...persistence, '--dir', directory, '--logfile', logFile, ...(options.args ?? [])],
       'install it (apt-get install redis-server) or set CREMA_TEST_REDIS_URL',
     );
-    await untilAnswering(child, `redis-server on port ${port}`, () => ping(url, tlsOptions), { logFile });
+    await untilAnswering(child, `redis-server on port ${port}`, () => answersPing(url, tlsOptions), { logFile });
   };
   const stop = async () => {
     const running = child;
@@ -321,7 +321,8 @@ export async function startLocalReplica(master: LocalRedisServer): Promise<Local
   return replica;
 }
 
-async function ping(url: string, tls?: ConnectionOptions): Promise<boolean> {
+/** Whether a Redis at `url` answers PING within a second (false on any error). */
+export async function answersPing(url: string, tls?: ConnectionOptions): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000, ...(tls && { tls }) });
   redis.on('error', () => {});
   try {
